@@ -1,0 +1,188 @@
+"""YAML configs: loading, ``--set`` overrides, and schema validation.
+
+A schema is a nested dict: ``{section: {key: Key(...)}}``.  ``validate``
+checks a loaded config against it *before* any work starts and fills in the
+defaults.  Every error is a ``ConfigError`` (a ValueError) that names the
+file, the dotted key and the offending value, and suggests the closest valid
+key for a typo::
+
+    configs/x.yaml: unknown key Train.learnig_rate (did you mean learning_rate?)
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["ConfigError", "Key", "REQUIRED", "load_yaml", "apply_overrides", "validate",
+           "positive", "non_negative", "fraction", "get_dotted"]
+
+
+class ConfigError(ValueError):
+    """A config file, key or value is wrong.  The message says which and what was expected."""
+
+
+REQUIRED = object()
+
+
+@dataclass
+class Key:
+    """One config key.
+
+    types:   accepted Python types (int values are accepted where float is).
+    default: value used when the key is absent; ``REQUIRED`` makes it mandatory.
+    check:   optional ``f(value) -> str | None`` returning what was expected when the value is bad.
+    choices: optional list of allowed values.
+    """
+    types: tuple | type
+    default: Any = None
+    check: Callable[[Any], str | None] | None = None
+    choices: list | None = None
+    doc: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.types, tuple):
+            self.types = (self.types,)
+
+
+def positive(value) -> str | None:
+    return None if _is_number(value) and value > 0 else "a number > 0"
+
+
+def non_negative(value) -> str | None:
+    return None if _is_number(value) and value >= 0 else "a number >= 0"
+
+
+def fraction(value) -> str | None:
+    return None if _is_number(value) and 0 <= value < 1 else "a number in [0, 1)"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _type_names(types) -> str:
+    names = {int: "an integer", float: "a number", bool: "true/false", str: "a string",
+             list: "a list", dict: "a mapping", type(None): "null"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping from ``path``; ConfigError for a missing file or bad YAML."""
+    import yaml
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level; got {type(data).__name__}")
+    return data
+
+
+def get_dotted(cfg: dict, dotted: str, default=None):
+    node = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def apply_overrides(cfg: dict, overrides, source: str = "--set") -> dict:
+    """Return a copy of ``cfg`` with ``["Section.key=value", ...]`` applied.
+
+    Values are parsed as YAML, so ``0.05`` is a float, ``true`` a bool and
+    ``[784, 30, 10]`` a list.  Unknown keys are left for ``validate`` to report.
+    """
+    import yaml
+    cfg = copy.deepcopy(cfg)
+    for item in overrides or ():
+        if "=" not in item:
+            raise ConfigError(f"{source} {item!r}: expected KEY=VALUE, e.g. Train.learning_rate=0.05")
+        dotted, _, raw = item.partition("=")
+        parts = dotted.strip().split(".")
+        if not all(parts):
+            raise ConfigError(f"{source} {item!r}: bad key {dotted!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        node = cfg
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"{source} {item!r}: {part} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return cfg
+
+
+def validate(cfg: dict, schema: dict, where: str = "config") -> dict:
+    """Check ``cfg`` against ``schema`` and return a new dict with defaults filled in.
+
+    ``where`` (usually the file name) starts every error message.
+    """
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{where}: expected a mapping; got {type(cfg).__name__}")
+    return _validate_section(cfg, schema, where, prefix="")
+
+
+def _validate_section(cfg: dict, schema: dict, where: str, prefix: str) -> dict:
+    out = {}
+    for key in cfg:
+        if key not in schema:
+            kind = "section" if not prefix else "key"
+            raise ConfigError(f"{where}: unknown {kind} {prefix}{key}{_suggest(str(key), schema)}; "
+                              f"valid {kind}s here: {', '.join(schema)}")
+    for key, spec in schema.items():
+        name = f"{prefix}{key}"
+        if isinstance(spec, dict):                       # a nested section
+            value = cfg.get(key) or {}
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {name} must be a section (a mapping of keys); got {value!r}")
+            out[key] = _validate_section(value, spec, where, prefix=f"{name}.")
+            continue
+        if key not in cfg or cfg[key] is None and spec.default is not REQUIRED and type(None) not in spec.types:
+            if spec.default is REQUIRED:
+                raise ConfigError(f"{where}: missing required key {name}")
+            out[key] = copy.deepcopy(spec.default)
+            continue
+        out[key] = _check_value(cfg[key], spec, where, name)
+    return out
+
+
+def _check_value(value, spec: Key, where: str, name: str):
+    types = spec.types
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    elif isinstance(value, int) and not isinstance(value, bool) and float in types and int not in types:
+        value, ok = float(value), True
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        raise ConfigError(f"{where}: {name} must be {_type_names(types)}; got {value!r}")
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(f"{where}: {name} must be one of {spec.choices}; got {value!r}"
+                          f"{_suggest(str(value), map(str, spec.choices))}")
+    if spec.check is not None:
+        expected = spec.check(value)
+        if expected:
+            raise ConfigError(f"{where}: {name} must be {expected}; got {value!r}")
+    return value

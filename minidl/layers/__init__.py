@@ -1,0 +1,14 @@
+"""Layers with analytic backward passes.
+
+Each layer follows the contract in :mod:`minidl.layers.base`:
+``forward(x) -> y`` caches what it needs, ``backward(dout) -> dx`` sets the
+``.grad`` of its Parameters and returns dL/dx.
+"""
+from minidl.layers.activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Tanh
+from minidl.layers.base import Layer
+from minidl.layers.linear import Linear
+from minidl.layers.sequential import Sequential
+
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+
+__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "LogSoftmax", "Sequential", "ACTIVATIONS"]

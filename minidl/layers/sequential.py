@@ -1,0 +1,50 @@
+"""``Sequential``: layers applied one after another."""
+from __future__ import annotations
+
+import numpy as np
+
+from minidl.layers.base import Layer
+from minidl.parameter import Parameter
+
+
+class Sequential(Layer):
+    """Compose layers: ``forward`` runs them in order, ``backward`` in reverse.
+
+    Parameters are named ``<index>.<name>``, e.g. ``0.W``, ``0.b``, ``2.W``
+    (index 1 is an activation and has none).
+    """
+
+    def __init__(self, *layers: Layer):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential item {i} is {type(layer).__name__}, not a minidl Layer")
+        self.layers = list(layers)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        # chain rule, last layer first: each layer turns dL/d(its output) into dL/d(its input)
+        layers = self.layers
+        for layer in layers[:0:-1]:
+            dout = layer.backward(dout)
+        return layers[0].backward(dout, input_grad=input_grad) if layers else dout
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
+                for name, p in layer.named_parameters()]
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"{type(self).__name__}(\n{inner}\n)"

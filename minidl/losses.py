@@ -1,0 +1,166 @@
+"""Loss functions: ``forward(outputs, targets) -> float``, ``backward() -> d outputs``.
+
+A loss is the end of the chain: its ``backward`` takes no upstream gradient
+(dL/dL = 1) and returns dL/d(outputs), which you feed to ``model.backward``.
+
+Numerical stability: softmax and log-softmax subtract the row-wise max before
+exponentiating (the log-sum-exp trick), so logits of +-1e4 give finite losses
+and gradients with no RuntimeWarning.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["softmax", "log_softmax", "check_labels", "SoftmaxCrossEntropy", "NLLLoss", "MSELoss"]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax.  logits: (N, C) -> probabilities (N, C), rows sum to 1."""
+    z = logits - logits.max(axis=1, keepdims=True)   # largest entry becomes 0: exp never overflows
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax, ``z - logsumexp(z)``.  logits: (N, C) -> (N, C)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return z
+
+
+def check_labels(targets, n: int, num_classes: int) -> np.ndarray:
+    """Validate integer class labels for a batch of ``n`` rows and ``num_classes`` classes.
+
+    Returns ``targets`` as an ndarray.  Raises ValueError naming the offending
+    index for a wrong length, a non-integer label or a label outside [0, C).
+    """
+    y = targets if type(targets) is np.ndarray else np.asarray(targets)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"labels must have shape ({n},) to match the {n} rows of the outputs; got shape {y.shape}")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f":
+            frac = np.flatnonzero(y != np.round(y))
+            where = f"label at index {frac[0]} is {y[frac[0]]!r}" if frac.size else "all values are whole numbers"
+            raise ValueError(f"labels must be integers; got dtype {y.dtype} ({where}); "
+                             "convert with y.astype(np.int64)")
+        raise ValueError(f"labels must be integers; got dtype {y.dtype}")
+    if n and (y.min() < 0 or y.max() >= num_classes):
+        bad = int(np.flatnonzero((y < 0) | (y >= num_classes))[0])
+        raise ValueError(f"labels must be in [0, {num_classes}); got {y[bad]} at index {bad}")
+    return y
+
+
+def _check_logits(logits, who: str) -> np.ndarray:
+    z = logits if type(logits) is np.ndarray else np.asarray(logits)
+    if z.ndim != 2 or z.dtype.kind != "f" or z.shape[1] == 0:
+        raise ValueError(f"{who} expects float outputs of shape (N, C); got {z.dtype} array of shape {z.shape}")
+    return z
+
+
+class SoftmaxCrossEntropy:
+    """Softmax followed by the negative log-likelihood, averaged over the batch.
+
+        L = -(1/N) sum_n log softmax(z_n)[y_n]
+
+    Shapes: logits z (N, C) float; targets y (N,) int in [0, C).
+    Backward: dL/dz = (softmax(z) - onehot(y)) / N.
+    """
+
+    def __init__(self):
+        self._cache = None
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
+        z = _check_logits(logits, "SoftmaxCrossEntropy")
+        n, c = z.shape
+        y = check_labels(targets, n, c)
+        shifted = z - z.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sumexp = exp.sum(axis=1)
+        rows = np.arange(n)
+        # log softmax(z)[y] = shifted[y] - log(sum exp(shifted))
+        loss = float(np.log(sumexp).sum() - shifted[rows, y].sum()) / n
+        self._cache = (exp, sumexp, rows, y)
+        return loss
+
+    def backward(self) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("SoftmaxCrossEntropy: backward called before forward")
+        exp, sumexp, rows, y = self._cache
+        # dL/dz = (p - onehot(y)) / N, with p = exp / sumexp; reuse exp's buffer for p
+        n = exp.shape[0]
+        dz = exp
+        dz *= (1.0 / n / sumexp)[:, None].astype(dz.dtype, copy=False)
+        dz[rows, y] -= dz.dtype.type(1.0 / n)
+        self._cache = None       # exp was overwritten: a second backward would be wrong
+        return dz
+
+    __call__ = forward
+
+    def __repr__(self):
+        return "SoftmaxCrossEntropy()"
+
+
+class NLLLoss:
+    """Negative log-likelihood of log-probabilities, averaged over the batch.
+
+        L = -(1/N) sum_n logp[n, y_n]
+
+    Use after a ``LogSoftmax`` layer; together they equal ``SoftmaxCrossEntropy``.
+    Shapes: log-probabilities (N, C) float; targets (N,) int in [0, C).
+    Backward: dL/dlogp is -1/N at (n, y_n) and 0 elsewhere.
+    """
+
+    def __init__(self):
+        self._cache = None
+
+    def forward(self, log_probs: np.ndarray, targets: np.ndarray) -> float:
+        lp = _check_logits(log_probs, "NLLLoss")
+        n, c = lp.shape
+        y = check_labels(targets, n, c)
+        self._cache = (lp.shape, lp.dtype, y)
+        return -float(lp[np.arange(n), y].sum()) / n
+
+    def backward(self) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("NLLLoss: backward called before forward")
+        shape, dtype, y = self._cache
+        d = np.zeros(shape, dtype=dtype)
+        d[np.arange(shape[0]), y] = -1.0 / shape[0]
+        return d
+
+    __call__ = forward
+
+    def __repr__(self):
+        return "NLLLoss()"
+
+
+class MSELoss:
+    """Mean squared error over all elements: ``L = mean((pred - target)^2)``.
+
+    Shapes: pred and target of the same shape, e.g. (N, D).
+    Backward: dL/dpred = 2 (pred - target) / pred.size.
+    """
+
+    def __init__(self):
+        self._diff = None
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred, target = np.asarray(pred), np.asarray(target)
+        if pred.shape != target.shape:
+            raise ValueError(f"MSELoss: prediction shape {pred.shape} does not match target shape {target.shape}")
+        if pred.dtype.kind != "f":
+            raise ValueError(f"MSELoss expects float predictions; got dtype {pred.dtype}")
+        self._diff = diff = pred - target.astype(pred.dtype, copy=False)
+        return float(np.mean(diff * diff, dtype=np.float64))
+
+    def backward(self) -> np.ndarray:
+        if self._diff is None:
+            raise RuntimeError("MSELoss: backward called before forward")
+        # d/dpred mean(diff^2) = 2 diff / size
+        return self._diff * self._diff.dtype.type(2.0 / self._diff.size)
+
+    __call__ = forward
+
+    def __repr__(self):
+        return "MSELoss()"

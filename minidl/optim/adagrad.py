@@ -1,0 +1,33 @@
+"""Adagrad: per-coordinate step sizes that shrink with the accumulated squared gradient."""
+from __future__ import annotations
+
+import numpy as np
+
+from minidl.optim.base import Optimizer, _check
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, as ``torch.optim.Adagrad`` (Duchi et al., 2011), without lr decay.
+
+    For each parameter p with gradient g::
+
+        g <- g + weight_decay * p                  (weights only)
+        G <- G + g^2                               (G_0 = 0)
+        p <- p - lr * g / (sqrt(G) + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.eps = _check("eps", eps)
+
+    def _update(self, p, g, state):
+        if not state:
+            state["sum"] = np.zeros_like(p.data)
+        G = state["sum"]
+        G += g * g
+        denom = np.sqrt(G)
+        denom += self.eps
+        p.data -= self.lr * g / denom
+
+    def __repr__(self):
+        return f"Adagrad(lr={self.lr}, eps={self.eps}, weight_decay={self.weight_decay})"

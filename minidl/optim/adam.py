@@ -1,0 +1,67 @@
+"""Adam: momentum on the gradient and on its square, with bias correction."""
+from __future__ import annotations
+
+import numpy as np
+
+from minidl.optim.base import Optimizer, _check
+
+
+class Adam(Optimizer):
+    r"""Adam, as ``torch.optim.Adam`` (Kingma & Ba, 2015).
+
+    For each parameter p with gradient g, at step t = 1, 2, ...::
+
+        g <- g + weight_decay * p                  (weights only; L2, not AdamW)
+        m <- beta1 * m + (1 - beta1) * g           (first moment,  m_0 = 0)
+        v <- beta2 * v + (1 - beta2) * g^2         (second moment, v_0 = 0)
+        m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
+        v_hat <- max(v_hat_max, v_hat)             (amsgrad=True only)
+        p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+
+    ``eps_inside_sqrt=True`` gives the course variant (the ``adams`` reference
+    function of the optimizer-race assignment, with betas (0.9, 0.99))::
+
+        p <- p - lr * m_hat / sqrt(v_hat + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, eps_inside_sqrt: bool = False):
+        super().__init__(params, lr, weight_decay)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
+        self.betas = (_check("betas[0]", b1, 0.0, 1.0), _check("betas[1]", b2, 0.0, 1.0))
+        self.eps = _check("eps", eps)
+        self.amsgrad = bool(amsgrad)
+        self.eps_inside_sqrt = bool(eps_inside_sqrt)
+
+    def _update(self, p, g, state):
+        b1, b2 = self.betas
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+            if self.amsgrad:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] = t = state["step"] + 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1.0 - b1) * g
+        v *= b2
+        v += (1.0 - b2) * (g * g)
+        if self.amsgrad:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        bias1, bias2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        if self.eps_inside_sqrt:
+            denom = np.sqrt(v / bias2 + self.eps)
+        else:
+            denom = np.sqrt(v / bias2)
+            denom += self.eps
+        p.data -= (self.lr / bias1) * m / denom
+
+    def __repr__(self):
+        extra = ", amsgrad=True" if self.amsgrad else ""
+        extra += ", eps_inside_sqrt=True" if self.eps_inside_sqrt else ""
+        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay}{extra})"

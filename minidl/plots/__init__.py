@@ -1,0 +1,56 @@
+"""Figures.  Every experiment draws through this package, never its own copy.
+
+matplotlib is imported here (with the Agg backend, which needs no display),
+so ``import minidl`` itself stays free of it.
+
+    from minidl import plots
+    fig, ax = plots.subplots()
+    ...
+    plots.save(fig, run_dir / "curves.png")
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from minidl.fileio import atomic_write_bytes  # noqa: E402
+
+__all__ = ["plt", "subplots", "save"]
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 130,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float = 4.2, **kwargs):
+    """``plt.subplots`` with the house style; the size is per panel."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kwargs)
+    for ax in (axes.flat if hasattr(axes, "flat") else [axes]):
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig, axes
+
+
+def save(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` as a PNG atomically, close it, and return the path."""
+    import io
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=STYLE["savefig.dpi"])
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
