@@ -99,6 +99,8 @@ class MetricsWriter:
 
 
 def _format(value):
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()      # numpy scalar -> Python number
     if isinstance(value, float):
         return repr(value)       # shortest exact round-trip text: bit-identical reruns give identical files
     return value

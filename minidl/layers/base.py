@@ -40,7 +40,10 @@ class Layer:
         (the first layer of a network never needs it) and return None."""
         raise NotImplementedError
 
-    __call__ = forward
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        # a method, not ``__call__ = forward``: that alias would bind Layer.forward
+        # itself, so ``layer(x)`` would ignore every subclass's forward
+        return self.forward(x)
 
     # ---- parameters -------------------------------------------------------
     def named_parameters(self) -> list[tuple[str, Parameter]]:

@@ -1,0 +1,58 @@
+"""Training figures: learning curves of one run, and comparisons across runs."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from minidl.plots import save, subplots
+
+__all__ = ["plot_curves", "plot_comparison"]
+
+
+def _column(rows: list[dict], key: str) -> list[float]:
+    return [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in rows]
+
+
+def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Path:
+    """Loss and accuracy per epoch, train vs validation, side by side.
+
+    ``rows`` are metrics rows with keys epoch, train_loss, val_loss and
+    (for classification) train_acc, val_acc.
+    """
+    epochs = _column(rows, "epoch")
+    has_acc = "train_acc" in rows[0]
+    fig, axes = subplots(1, 2 if has_acc else 1, width=5.2, height=3.8, squeeze=False)
+    ax = axes[0][0]
+    for split, style in (("train", "-o"), ("val", "-s")):
+        if f"{split}_loss" in rows[0]:
+            ax.plot(epochs, _column(rows, f"{split}_loss"), style, ms=3,
+                    label="train" if split == "train" else "validation")
+    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax.legend()
+    if has_acc:
+        ax = axes[0][1]
+        for split, style in (("train", "-o"), ("val", "-s")):
+            if f"{split}_acc" in rows[0]:
+                ax.plot(epochs, _column(rows, f"{split}_acc"), style, ms=3,
+                        label="train" if split == "train" else "validation")
+        ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_comparison(curves: dict[str, list[dict]], path: str | Path, key: str = "val_acc",
+                    ylabel: str = "validation accuracy", title: str = "", legend_title: str = "",
+                    logy: bool = False) -> Path:
+    """One line per run: ``curves`` maps a label (e.g. 'lr=0.1') to that run's metrics rows."""
+    fig, ax = subplots(width=6.8, height=4.4)
+    for label, rows in curves.items():
+        if rows:
+            ax.plot(_column(rows, "epoch"), _column(rows, key), "-o", ms=3, label=label)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    if logy:
+        ax.set_yscale("log")
+    if len(curves) > 1:
+        ax.legend(title=legend_title or None, fontsize=8)
+    return save(fig, path)

@@ -1,0 +1,229 @@
+"""The sweep runner: one training job per point of a grid, in parallel processes.
+
+A sweep file names a base training config and a grid of ``--set``-style
+overrides::
+
+    Sweep:
+      base: ../config_twolayer.yaml        # relative to this file
+      name: twolayer_lr
+      grid:
+        Train.learning_rate: [1.0, 0.1, 0.05, 0.01]
+      set:                                  # fixed overrides for every point
+        Train.epochs: 10
+
+Every point runs ``minidl.job.run_training`` in its own folder under
+``runs/sweep-<name>/``.  A point's folder is named after its values and a hash
+of its resolved config, so re-running the same sweep skips the points that
+already finished.  Worker processes are pinned to one BLAS thread each, so
+``--workers 2`` on two cores runs two points side by side without contention.
+
+Outputs in the sweep folder: ``results.csv`` (one row per point, rewritten
+atomically as points finish) and ``comparison.png`` (validation accuracy per
+epoch, one line per point).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+from minidl.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
+from minidl.fileio import atomic_write_text
+
+__all__ = ["SWEEP_SCHEMA", "load_sweep", "expand_grid", "run_sweep", "point_id"]
+
+SWEEP_SCHEMA = {
+    "Sweep": {
+        "base": Key(str, REQUIRED, doc="training config, relative to the sweep file"),
+        "name": Key((str, type(None)), None),
+        "grid": Key(dict, REQUIRED, doc="{dotted key: [values]}; the product is swept"),
+        "set": Key((dict, type(None)), None, doc="fixed overrides for every point"),
+        "metric": Key(str, "val_acc", doc="metrics.csv column drawn in comparison.png"),
+        "workers": Key((int, type(None)), None),
+    },
+    "Output": {"dir": Key(str, "runs")},
+}
+
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _format_value(value) -> str:
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def load_sweep(path: str | Path, overrides=()) -> dict:
+    """Read and validate a sweep file.  Returns ``{'name', 'base_cfg', 'points', ...}``.
+
+    Each point is a dict ``{dotted key: value}``; ``base_cfg`` is the base
+    training config with the fixed ``set`` overrides and ``overrides`` applied.
+    """
+    path = Path(path)
+    resolved = validate(load_yaml(path), SWEEP_SCHEMA, str(path))
+    spec = resolved["Sweep"]
+    base = Path(spec["base"])
+    if not base.is_absolute():
+        base = path.parent / base if (path.parent / base).is_file() else base
+    fixed = [f"{k}={_format_value(v)}" for k, v in (spec["set"] or {}).items()] + list(overrides)
+    base_cfg = apply_overrides(load_yaml(base), fixed, source=f"{path}: Sweep.set")
+    points = expand_grid(spec["grid"], where=str(path))
+    return {"name": spec["name"] or path.stem, "base_path": str(base), "base_cfg": base_cfg,
+            "points": points, "metric": spec["metric"], "workers": spec["workers"],
+            "output_dir": resolved["Output"]["dir"]}
+
+
+def expand_grid(grid: dict, where: str = "sweep") -> list[dict]:
+    """``{'a': [1, 2], 'b': [3]}`` -> ``[{'a': 1, 'b': 3}, {'a': 2, 'b': 3}]`` (in file order)."""
+    if not grid:
+        raise ConfigError(f"{where}: Sweep.grid is empty; give at least one key with a list of values")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: Sweep.grid.{key} must be a non-empty list of values; got {values!r}")
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def point_label(point: dict) -> str:
+    """Short legend label, e.g. ``learning_rate=0.1, reg=0.001``."""
+    return ", ".join(f"{k.split('.')[-1]}={_format_value(v)}" for k, v in point.items())
+
+
+def point_id(resolved_cfg: dict) -> str:
+    """A stable 10-hex-digit hash of a resolved config (ignoring Output): identifies a point."""
+    relevant = {k: v for k, v in resolved_cfg.items() if k != "Output"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def resolve_point(base_cfg: dict, point: dict, where: str) -> dict:
+    from minidl.trainconfig import resolve
+    overrides = [f"{k}={_format_value(v)}" for k, v in point.items()]
+    return resolve(apply_overrides(base_cfg, overrides, source=f"{where}: grid point"), where=f"{where} [{point_label(point)}]")
+
+
+def _slug(point: dict) -> str:
+    text = "_".join(f"{k.split('.')[-1]}{_format_value(v)}" for k, v in point.items())
+    return "".join(c if c.isalnum() or c in ".-_" else "-" for c in text)[:60]
+
+
+def run_point(cfg: dict, run_dir: str) -> dict:
+    """Run one point (in a worker process).  Never raises: a crash is reported as status 'failed'."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "train.log"
+    try:
+        from minidl.job import run_training
+        with open(log_path, "w") as log_file:
+            def log(line):
+                log_file.write(line + "\n")
+                log_file.flush()
+            return run_training(cfg, run_dir, log=log)
+    except Exception as exc:  # noqa: BLE001 - one bad point must not stop the sweep
+        summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                   "traceback": traceback.format_exc()}
+        from minidl.runs import write_summary
+        write_summary(run_dir, summary)
+        return summary
+
+
+def _pinned_pool(workers: int):
+    """A process pool whose workers use one BLAS thread each (set before NumPy loads there)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
+    os.environ.update({k: "1" for k in BLAS_THREAD_VARS})
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool.submit(int).result()      # start the workers now, while the variables are set
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return pool
+
+
+RESULT_FIELDS = ["status", "best_val_acc", "best_epoch", "test_acc", "epochs_completed", "wall_time_s"]
+
+
+def _write_results(sweep_dir: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(sweep_dir / "results.csv", buf.getvalue())
+
+
+def run_sweep(sweep: dict, workers: int | None = None, log=print) -> tuple[Path, list[dict]]:
+    """Run every point of ``sweep`` (from ``load_sweep``); returns (sweep folder, result rows)."""
+    from minidl.runs import read_metrics
+
+    where = sweep["name"]
+    cfgs = [resolve_point(sweep["base_cfg"], p, where) for p in sweep["points"]]   # all errors before any work
+    sweep_dir = Path(sweep["output_dir"]) / f"sweep-{sweep['name']}"
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    folders = [sweep_dir / f"{_slug(p)}-{point_id(c)}" for p, c in zip(sweep["points"], cfgs)]
+    results: list[dict | None] = [None] * len(cfgs)
+    todo = []
+    for i, folder in enumerate(folders):
+        summary_path = folder / "summary.json"
+        if summary_path.is_file():
+            summary = json.loads(summary_path.read_text())
+            if summary.get("status") in ("completed", "diverged"):
+                results[i] = summary
+                continue
+        todo.append(i)
+    total = len(cfgs)
+    log(f"sweep {sweep['name']}: {total} points, {total - len(todo)} already done, folder {sweep_dir}")
+
+    def record(i: int, summary: dict) -> None:
+        results[i] = summary
+        done = sum(r is not None for r in results)
+        acc = summary.get("test_acc")
+        tail = f"test acc {acc:.4f}" if isinstance(acc, float) else summary.get("error", summary.get("message", ""))
+        log(f"[{done}/{total}] {point_label(sweep['points'][i])}: {summary['status']} {tail}")
+        _write_results(sweep_dir, _rows(sweep, folders, results))
+
+    workers = max(1, min(workers or sweep["workers"] or os.cpu_count() or 1, len(todo) or 1))
+    t0 = time.perf_counter()
+    if todo and workers == 1:
+        for i in todo:
+            record(i, run_point(cfgs[i], str(folders[i])))
+    elif todo:
+        from concurrent.futures import as_completed
+        with _pinned_pool(workers) as pool:
+            futures = {pool.submit(run_point, cfgs[i], str(folders[i])): i for i in todo}
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+    rows = _rows(sweep, folders, results)
+    _write_results(sweep_dir, rows)
+    curves = {}
+    for point, folder in zip(sweep["points"], folders):
+        metrics = folder / "metrics.csv"
+        curves[point_label(point)] = read_metrics(metrics) if metrics.is_file() and metrics.stat().st_size else []
+    from minidl.plots.training import plot_comparison
+    metric = sweep["metric"]
+    plot_comparison(curves, sweep_dir / "comparison.png", key=metric, ylabel=metric.replace("_", " "),
+                    title=f"sweep {sweep['name']}: {metric.replace('_', ' ')} per epoch")
+    log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
+    return sweep_dir, rows
+
+
+def _rows(sweep: dict, folders: list[Path], results: list) -> list[dict]:
+    rows = []
+    for point, folder, summary in zip(sweep["points"], folders, results):
+        if summary is None:
+            continue
+        row = {k: _format_value(v) for k, v in point.items()}
+        row.update({k: summary.get(k, "") for k in RESULT_FIELDS})
+        row["error"] = summary.get("error", summary.get("message", ""))
+        row["run_dir"] = str(folder)
+        rows.append(row)
+    return rows

@@ -1,0 +1,45 @@
+"""Shared pytest configuration: hypothesis profiles.
+
+``ci`` (chosen when the environment variable ``CI`` is set) is reproducible:
+no deadline, a fixed example sequence, and a reproduction blob on failure.
+``dev`` (the default) only drops the deadline, since gradient checks run a
+forward pass per perturbed entry and their timing varies.
+"""
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if "CI" in os.environ else "dev")
+
+
+# ---- the real MNIST files, for integration tests ---------------------------
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def find_real_mnist() -> Path | None:
+    """$MINIDL_DATA or ../shared/data/mnist, whichever holds all four IDX files."""
+    for candidate in (os.environ.get("MINIDL_DATA"), SHARED_MNIST):
+        if candidate and all((Path(candidate) / name).is_file() for name in MNIST_FILES):
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_mnist_dir() -> Path:
+    """The folder with the genuine MNIST files.  Skips locally if absent; *fails* when CI is set."""
+    found = find_real_mnist()
+    if found is None:
+        message = f"real MNIST files not found in $MINIDL_DATA or {SHARED_MNIST}"
+        if "CI" in os.environ:
+            pytest.fail(message + " (CI is set, so this is an error, not a skip)")
+        pytest.skip(message)
+    return found
