@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["ConfigError", "Key", "REQUIRED", "load_yaml", "apply_overrides", "validate",
-           "positive", "non_negative", "fraction", "get_dotted"]
+__all__ = ["ConfigError", "Key", "REQUIRED", "load_yaml", "apply_overrides", "validate", "get_dotted",
+           "is_number", "positive", "non_negative", "fraction", "positive_int", "betas_pair"]
 
 
 class ConfigError(ValueError):
@@ -48,20 +48,33 @@ class Key:
             self.types = (self.types,)
 
 
+# ---- value checks: each returns None when the value is fine, else what was expected ----
+
+def is_number(value) -> bool:
+    """A finite int or float (booleans are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def positive(value) -> str | None:
-    return None if _is_number(value) and value > 0 else "a number > 0"
+    return None if is_number(value) and value > 0 else "a number > 0"
 
 
 def non_negative(value) -> str | None:
-    return None if _is_number(value) and value >= 0 else "a number >= 0"
+    return None if is_number(value) and value >= 0 else "a number >= 0"
 
 
 def fraction(value) -> str | None:
-    return None if _is_number(value) and 0 <= value < 1 else "a number in [0, 1)"
+    return None if is_number(value) and 0 <= value < 1 else "a number in [0, 1)"
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def positive_int(value) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return None if ok else "an integer > 0"
+
+
+def betas_pair(value) -> str | None:
+    ok = isinstance(value, list) and len(value) == 2 and all(fraction(v) is None for v in value)
+    return None if ok else "a pair [beta1, beta2] with each in [0, 1)"
 
 
 def _type_names(types) -> str:
@@ -170,6 +183,12 @@ def _validate_section(cfg: dict, schema: dict, where: str, prefix: str) -> dict:
 
 def _check_value(value, spec: Key, where: str, name: str):
     types = spec.types
+    if isinstance(value, str) and float in types and str not in types:
+        # YAML 1.1 (PyYAML) reads 1e-4 (no dot) as a string; accept what is plainly a number
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(value, bool) and bool not in types:
         ok = False
     elif isinstance(value, int) and not isinstance(value, bool) and float in types and int not in types:

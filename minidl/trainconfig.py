@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from minidl import init as initializers
-from minidl.config import REQUIRED, ConfigError, Key, fraction, non_negative, positive, validate
+from minidl.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, non_negative, positive,
+                           positive_int, validate)
 from minidl.layers import ACTIVATIONS
 from minidl.models import MLP, SoftmaxRegression, TwoLayerNet
 from minidl.optim import OPTIMIZERS, SCHEDULERS
@@ -32,20 +33,10 @@ MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "M
 INPUT_SIZE, NUM_CLASSES = 784, 10
 
 
-def _positive_int(value):
-    return None if isinstance(value, int) and not isinstance(value, bool) and value > 0 else "an integer > 0"
-
-
 def _sizes(value):
     ok = isinstance(value, list) and len(value) >= 2 and all(
         isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
     return None if ok else "a list of at least two positive integers, e.g. [784, 128, 10]"
-
-
-def _betas(value):
-    ok = isinstance(value, list) and len(value) == 2 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1 for v in value)
-    return None if ok else "a pair [beta1, beta2] with each in [0, 1)"
 
 
 def _init_spec(value):
@@ -57,20 +48,20 @@ def _init_spec(value):
 
 
 def _subset(value):
-    return None if value is None or _positive_int(value) is None else "null or an integer > 0"
+    return None if value is None or positive_int(value) is None else "null or an integer > 0"
 
 
 SCHEMA = {
     "Train": {
-        "batch_size": Key(int, 64, _positive_int),
+        "batch_size": Key(int, 64, positive_int),
         "learning_rate": Key(float, 0.1, positive),
         "reg": Key(float, 0.0, non_negative, doc="weight decay on weights (not biases)"),
-        "epochs": Key(int, 10, _positive_int),
+        "epochs": Key(int, 10, positive_int),
         "momentum": Key(float, 0.0, non_negative, doc="used when optimizer is sgd"),
         "debug": Key(bool, False, doc="print the running loss every 100 batches"),
         "optimizer": Key(str, "sgd", choices=sorted(OPTIMIZERS)),
         "nesterov": Key(bool, False),
-        "betas": Key(list, None, _betas, doc="adam only"),
+        "betas": Key(list, None, betas_pair, doc="adam only"),
         "eps": Key(float, None, non_negative, doc="adam, rmsprop, adagrad"),
         "seed": Key(int, 1024, doc="shuffling and initialisation"),
         "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, ...}"),
@@ -78,7 +69,7 @@ SCHEMA = {
     },
     "Model": {
         "type": Key(str, REQUIRED, choices=sorted(MODELS)),
-        "hidden_size": Key(int, 128, _positive_int, doc="TwoLayerNet"),
+        "hidden_size": Key(int, 128, positive_int, doc="TwoLayerNet"),
         "sizes": Key(list, None, _sizes, doc="MLP: [784, ..., 10]"),
         "activation": Key(str, "relu", choices=sorted(ACTIVATIONS), doc="MLP"),
         "init": Key((str, dict), "kaiming_uniform", _init_spec, doc="MLP"),
