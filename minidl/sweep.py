@@ -20,6 +20,11 @@ already finished.  Worker processes are pinned to one BLAS thread each, so
 Outputs in the sweep folder: ``results.csv`` (one row per point, rewritten
 atomically as points finish) and ``comparison.png`` (validation accuracy per
 epoch, one line per point).
+
+Seeds: when the grid has a ``Train.seed`` axis, the seeds are repeats, not a
+hyperparameter.  The sweep then also writes ``results_by_value.csv`` (mean,
+standard deviation and count of the accuracies over seeds, one row per value
+of the other keys), and ``comparison.png`` draws the mean curve per value.
 """
 from __future__ import annotations
 
@@ -36,7 +41,9 @@ from pathlib import Path
 from minidl.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
 from minidl.fileio import atomic_write_text
 
-__all__ = ["SWEEP_SCHEMA", "load_sweep", "expand_grid", "run_sweep", "point_id"]
+__all__ = ["SWEEP_SCHEMA", "load_sweep", "expand_grid", "run_sweep", "point_id", "aggregate_over_seeds"]
+
+SEED_KEY = "Train.seed"
 
 SWEEP_SCHEMA = {
     "Sweep": {
@@ -152,13 +159,40 @@ def _pinned_pool(workers: int):
 RESULT_FIELDS = ["status", "best_val_acc", "best_epoch", "test_acc", "epochs_completed", "wall_time_s"]
 
 
-def _write_results(sweep_dir: Path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict]) -> None:
     buf = io.StringIO()
     fields = list(dict.fromkeys(k for row in rows for k in row))
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(sweep_dir / "results.csv", buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
+
+
+def _write_results(sweep_dir: Path, rows: list[dict]) -> None:
+    _write_csv(sweep_dir / "results.csv", rows)
+
+
+def aggregate_over_seeds(rows: list[dict], metrics=("test_acc", "best_val_acc")) -> list[dict]:
+    """Group ``results.csv`` rows by every grid key except ``Train.seed``; mean, std and n of ``metrics``.
+
+    Only completed points count.  Rows keep the order in which each value first appears.
+    """
+    import statistics
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        keys = tuple((k, v) for k, v in row.items() if "." in k and k != SEED_KEY)
+        groups.setdefault(keys, []).append(row)
+    out = []
+    for keys, members in groups.items():
+        done = [r for r in members if r["status"] == "completed"]
+        entry = dict(keys)
+        for metric in metrics:
+            values = [float(r[metric]) for r in done if r.get(metric) not in (None, "")]
+            entry[f"{metric}_mean"] = round(statistics.fmean(values), 4) if values else ""
+            entry[f"{metric}_std"] = round(statistics.stdev(values), 4) if len(values) > 1 else ""
+        entry["n_seeds"] = len(done)
+        out.append(entry)
+    return out
 
 
 def run_sweep(sweep: dict, workers: int | None = None, log=print) -> tuple[Path, list[dict]]:
@@ -204,14 +238,25 @@ def run_sweep(sweep: dict, workers: int | None = None, log=print) -> tuple[Path,
                 record(futures[future], future.result())
     rows = _rows(sweep, folders, results)
     _write_results(sweep_dir, rows)
-    curves = {}
+    curves: dict[str, list[list[dict]]] = {}
     for point, folder in zip(sweep["points"], folders):
         metrics = folder / "metrics.csv"
-        curves[point_label(point)] = read_metrics(metrics) if metrics.is_file() and metrics.stat().st_size else []
-    from minidl.plots.training import plot_comparison
+        rows_ = read_metrics(metrics) if metrics.is_file() and metrics.stat().st_size else []
+        label = point_label({k: v for k, v in point.items() if k != SEED_KEY}) or "all"
+        curves.setdefault(label, []).append(rows_)
+    seeds = SEED_KEY in sweep["points"][0] and len({p[SEED_KEY] for p in sweep["points"]}) > 1
+    if seeds:
+        by_value = aggregate_over_seeds(rows)
+        _write_csv(sweep_dir / "results_by_value.csv", by_value)
+        for row in by_value:
+            log("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    from minidl.plots.training import mean_curve, plot_comparison
     metric = sweep["metric"]
-    plot_comparison(curves, sweep_dir / "comparison.png", key=metric, ylabel=metric.replace("_", " "),
-                    title=f"sweep {sweep['name']}: {metric.replace('_', ' ')} per epoch")
+    title = f"sweep {sweep['name']}: {metric.replace('_', ' ')} per epoch"
+    if seeds:
+        title += f" (mean over {len({p[SEED_KEY] for p in sweep['points']})} seeds)"
+    plot_comparison({label: mean_curve(runs, metric) for label, runs in curves.items()},
+                    sweep_dir / "comparison.png", key=metric, ylabel=metric.replace("_", " "), title=title)
     log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
     return sweep_dir, rows
 

@@ -9,7 +9,7 @@ and these optional ones extend them::
 
     Train:  optimizer (sgd | adam | rmsprop | adagrad), nesterov, betas, eps, seed,
             scheduler ({type: step | exponential | cosine, ...}), dtype
-    Model:  type: MLP with sizes, activation, init, bias
+    Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression)
     Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize
     Output: dir, name
 
@@ -70,6 +70,7 @@ SCHEMA = {
     "Model": {
         "type": Key(str, REQUIRED, choices=sorted(MODELS)),
         "hidden_size": Key(int, 128, positive_int, doc="TwoLayerNet"),
+        "relu": Key(bool, True, doc="SoftmaxRegression: ReLU on the scores (the course's design)"),
         "sizes": Key(list, None, _sizes, doc="MLP: [784, ..., 10]"),
         "activation": Key(str, "relu", choices=sorted(ACTIVATIONS), doc="MLP"),
         "init": Key((str, dict), "kaiming_uniform", _init_spec, doc="MLP"),
@@ -132,7 +133,7 @@ def build_model(cfg: dict, rng: np.random.Generator):
     """The network named by ``cfg['Model']``, in ``cfg['Train']['dtype']``."""
     m, dtype = cfg["Model"], np.dtype(cfg["Train"]["dtype"])
     if m["type"] == "SoftmaxRegression":
-        return SoftmaxRegression(dtype=dtype)
+        return SoftmaxRegression(relu=m["relu"], dtype=dtype)
     if m["type"] == "TwoLayerNet":
         return TwoLayerNet(m["hidden_size"], dtype=dtype)
     return MLP(m["sizes"], activation=m["activation"], init=m["init"], bias=m["bias"], rng=rng, dtype=dtype)

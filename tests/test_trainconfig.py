@@ -86,3 +86,13 @@ def test_config_file_errors_name_the_file(tmp_path):
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(bad)
+
+
+def test_softmax_regression_relu_can_be_switched_off():
+    import numpy as np
+    from minidl.layers import ReLU
+    from minidl.trainconfig import build_model
+    with_relu = build_model(resolve({"Model": {"type": "SoftmaxRegression"}}, "c"), np.random.default_rng(0))
+    linear = build_model(resolve({"Model": {"type": "SoftmaxRegression", "relu": False}}, "c"), np.random.default_rng(0))
+    assert isinstance(with_relu[1], ReLU) and len(linear) == 1
+    np.testing.assert_array_equal(with_relu[0].W.data, linear[0].W.data)

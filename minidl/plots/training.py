@@ -6,7 +6,7 @@ from pathlib import Path
 
 from minidl.plots import save, subplots
 
-__all__ = ["plot_curves", "plot_comparison"]
+__all__ = ["plot_curves", "plot_comparison", "mean_curve"]
 
 
 def _column(rows: list[dict], key: str) -> list[float]:
@@ -56,3 +56,15 @@ def plot_comparison(curves: dict[str, list[dict]], path: str | Path, key: str = 
     if len(curves) > 1:
         ax.legend(title=legend_title or None, fontsize=8)
     return save(fig, path)
+
+
+def mean_curve(runs: list[list[dict]], key: str) -> list[dict]:
+    """Average several runs' metrics rows epoch by epoch (over the epochs they all reached).
+
+    Used to draw one line per hyperparameter value when a sweep repeats each value over seeds.
+    """
+    runs = [r for r in runs if r]
+    if len(runs) <= 1:
+        return runs[0] if runs else []
+    n = min(len(r) for r in runs)
+    return [{"epoch": runs[0][i]["epoch"], key: sum(float(r[i][key]) for r in runs) / len(runs)} for i in range(n)]

@@ -1,0 +1,38 @@
+"""Sweep runner units: grid expansion, point identity, aggregation over seeds."""
+import pytest
+
+from minidl.config import ConfigError
+from minidl.plots.training import mean_curve
+from minidl.sweep import aggregate_over_seeds, expand_grid, point_id
+
+
+def test_grid_is_the_product_in_file_order():
+    points = expand_grid({"Train.reg": [1, 2], "Train.seed": [7, 8, 9]})
+    assert len(points) == 6 and points[0] == {"Train.reg": 1, "Train.seed": 7}
+    assert points[-1] == {"Train.reg": 2, "Train.seed": 9}
+    with pytest.raises(ConfigError, match="Sweep.grid.Train.reg must be a non-empty list"):
+        expand_grid({"Train.reg": 0.1})
+
+
+def test_point_id_depends_on_the_config_but_not_on_the_output_folder():
+    a = {"Train": {"seed": 1}, "Output": {"dir": "x"}}
+    assert point_id(a) == point_id({"Train": {"seed": 1}, "Output": {"dir": "elsewhere"}})
+    assert point_id(a) != point_id({"Train": {"seed": 2}, "Output": {"dir": "x"}})
+
+
+def test_aggregate_over_seeds_averages_completed_points_only():
+    rows = [{"Train.reg": "0.1", "Train.seed": "1", "status": "completed", "test_acc": 0.39, "best_val_acc": 0.40},
+            {"Train.reg": "0.1", "Train.seed": "2", "status": "completed", "test_acc": 0.37, "best_val_acc": 0.38},
+            {"Train.reg": "0.1", "Train.seed": "3", "status": "failed", "test_acc": "", "best_val_acc": ""},
+            {"Train.reg": "1.0", "Train.seed": "1", "status": "completed", "test_acc": 0.10, "best_val_acc": 0.11}]
+    by_value = aggregate_over_seeds(rows)
+    assert [r["Train.reg"] for r in by_value] == ["0.1", "1.0"]
+    assert by_value[0]["test_acc_mean"] == pytest.approx(0.38) and by_value[0]["n_seeds"] == 2
+    assert by_value[0]["test_acc_std"] == pytest.approx(0.0141, abs=1e-4)
+    assert by_value[1]["test_acc_std"] == "" and by_value[1]["n_seeds"] == 1
+
+
+def test_mean_curve_averages_epoch_by_epoch_over_common_epochs():
+    runs = [[{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}], [{"epoch": 1, "val_acc": 0.7}]]
+    assert mean_curve(runs, "val_acc") == [{"epoch": 1, "val_acc": pytest.approx(0.6)}]
+    assert mean_curve([runs[0]], "val_acc") == runs[0]
