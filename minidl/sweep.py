@@ -250,13 +250,13 @@ def run_sweep(sweep: dict, workers: int | None = None, log=print) -> tuple[Path,
         _write_csv(sweep_dir / "results_by_value.csv", by_value)
         for row in by_value:
             log("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
-    from minidl.plots.training import mean_curve, plot_comparison
+    from minidl.plots.training import mean_curve, metric_label, plot_comparison
     metric = sweep["metric"]
-    title = f"sweep {sweep['name']}: {metric.replace('_', ' ')} per epoch"
+    title = f"sweep {sweep['name']}: {metric_label(metric)} per epoch"
     if seeds:
         title += f" (mean over {len({p[SEED_KEY] for p in sweep['points']})} seeds)"
     plot_comparison({label: mean_curve(runs, metric) for label, runs in curves.items()},
-                    sweep_dir / "comparison.png", key=metric, ylabel=metric.replace("_", " "), title=title)
+                    sweep_dir / "comparison.png", key=metric, ylabel=metric_label(metric), title=title)
     log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
     return sweep_dir, rows
 

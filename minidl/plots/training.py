@@ -6,7 +6,15 @@ from pathlib import Path
 
 from minidl.plots import save, subplots
 
-__all__ = ["plot_curves", "plot_comparison", "mean_curve"]
+__all__ = ["plot_curves", "plot_comparison", "mean_curve", "metric_label"]
+
+METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
+                 "val_loss": "validation loss", "val_acc": "validation accuracy", "lr": "learning rate"}
+
+
+def metric_label(key: str) -> str:
+    """Axis text for a metrics.csv column, e.g. ``val_acc`` -> ``validation accuracy``."""
+    return METRIC_LABELS.get(key, key.replace("_", " "))
 
 
 def _column(rows: list[dict], key: str) -> list[float]:
