@@ -64,7 +64,14 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log) 
     """Train as ``cfg`` says, writing everything into ``run_dir``.  Returns the summary dict.
 
     ``data`` may be passed in (as ``load_data`` returns it) to skip loading;
-    ``hooks`` are training hooks whose ``end_epoch()`` columns join metrics.csv.
+    ``hooks`` are training hooks whose ``end_epoch()`` columns join metrics.csv
+    (``Train.grad_stats: true`` adds ``minidl.hooks.GradientStats``).
+
+    Each epoch is evaluated on the validation split, or, when ``Data.val_fraction``
+    is 0 (train on all 60,000), on the test set: the columns are then named
+    ``test_loss`` / ``test_acc`` and the best checkpoint is chosen on them, the
+    protocol of assignments that report test accuracy per epoch.
+
     A diverged run stops with ``status: diverged`` in its summary, keeping
     ``best.npz`` from before the divergence.
     """
@@ -72,8 +79,14 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log) 
     start = time.perf_counter()
     write_config(run_dir, cfg)
     data = data if data is not None else load_data(cfg)
-    (X_tr, y_tr), (X_val, y_val) = data["train"], data["val"]
+    X_tr, y_tr = data["train"]
+    split = "val" if len(data["val"][0]) else "test"
+    X_ev, y_ev = data[split]
     train = cfg["Train"]
+    hooks = list(hooks)
+    if train["grad_stats"]:
+        from minidl.hooks import GradientStats
+        hooks.append(GradientStats())
     init_seq, shuffle_seq = np.random.SeedSequence(train["seed"]).spawn(2)
     model = build_model(cfg, np.random.default_rng(init_seq))
     optimizer = build_optimizer(cfg, model.parameters())
@@ -82,10 +95,11 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log) 
                       rng=np.random.default_rng(shuffle_seq), hooks=hooks,
                       log_every=100 if train["debug"] else 0, log=log)
     metrics = MetricsWriter(run_dir / "metrics.csv")
-    rows, best = [], {"val_acc": -1.0, "epoch": 0}
+    rows, best = [], {"acc": -1.0, "epoch": 0}
     status, message = "completed", ""
     log(f"{run_dir.name}: {type(model).__name__} {sum(p.size for p in model.parameters()):,} parameters, "
-        f"{len(X_tr):,} train / {len(X_val):,} val examples, {train['epochs']} epochs")
+        f"{len(X_tr):,} train / {len(X_ev):,} {'validation' if split == 'val' else 'test'} examples, "
+        f"{train['epochs']} epochs")
     show_progress = sys.stderr.isatty()
     for epoch in range(1, train["epochs"] + 1):
         t0, lr = time.perf_counter(), optimizer.lr
@@ -95,20 +109,20 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log) 
             status, message = "diverged", str(exc)
             log(message)
             break
-        va = trainer.evaluate(X_val, y_val) if len(X_val) else {"loss": float("nan"), "acc": float("nan")}
+        ev = trainer.evaluate(X_ev, y_ev)
         extra = trainer.end_epoch()
         row = {"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
-               "val_loss": va["loss"], "val_acc": va["acc"], "lr": lr, **extra,
+               f"{split}_loss": ev["loss"], f"{split}_acc": ev["acc"], "lr": lr, **extra,
                "seconds": round(time.perf_counter() - t0, 3)}
         metrics.write(row)
         rows.append(row)
-        if va["acc"] > best["val_acc"] or not len(X_val):
-            best = {"val_acc": va["acc"], "epoch": epoch}
-            save_checkpoint(run_dir / "best.npz", model, meta={"epoch": epoch, "val_acc": va["acc"]})
+        if ev["acc"] > best["acc"]:
+            best = {"acc": ev["acc"], "epoch": epoch}
+            save_checkpoint(run_dir / "best.npz", model, meta={"epoch": epoch, f"{split}_acc": ev["acc"]})
         log(f"epoch {epoch:3d}/{train['epochs']}  train loss {tr['loss']:.4f} acc {tr['acc']:.4f}  "
-            f"val loss {va['loss']:.4f} acc {va['acc']:.4f}  lr {lr:.3g}  {row['seconds']:.1f}s")
+            f"{split} loss {ev['loss']:.4f} acc {ev['acc']:.4f}  lr {lr:.3g}  {row['seconds']:.1f}s")
     summary = {"status": status, "seed": train["seed"], "epochs_completed": len(rows),
-               "best_epoch": best["epoch"], "best_val_acc": best["val_acc"] if rows else None}
+               "best_epoch": best["epoch"], f"best_{split}_acc": best["acc"] if rows else None}
     if message:
         summary["message"] = message
     if rows:

@@ -8,7 +8,7 @@ The CS 7643 keys work unchanged::
 and these optional ones extend them::
 
     Train:  optimizer (sgd | adam | rmsprop | adagrad), nesterov, betas, eps, seed,
-            scheduler ({type: step | exponential | cosine, ...}), dtype
+            scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats
     Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression)
     Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize
     Output: dir, name
@@ -66,6 +66,7 @@ SCHEMA = {
         "seed": Key(int, 1024, doc="shuffling and initialisation"),
         "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, ...}"),
         "dtype": Key(str, "float32", choices=["float32", "float64"]),
+        "grad_stats": Key(bool, False, doc="log per-layer gradient norms and the first/last ratio per epoch"),
     },
     "Model": {
         "type": Key(str, REQUIRED, choices=sorted(MODELS)),
@@ -80,7 +81,8 @@ SCHEMA = {
         "dir": Key((str, type(None)), None, doc="MNIST directory; default $MINIDL_DATA or data/"),
         "train_csv": Key((str, type(None)), None, doc="course-format CSV instead of the IDX files"),
         "test_csv": Key((str, type(None)), None),
-        "val_fraction": Key(float, 0.2, fraction, doc="the last fraction of train is validation"),
+        "val_fraction": Key(float, 0.2, fraction,
+                            doc="the last fraction of train is validation; 0: train on all, evaluate on test"),
         "subset": Key((int, type(None)), None, _subset, doc="train on the first N (or a random N)"),
         "subset_seed": Key((int, type(None)), None, doc="if set, the subset is random with this seed"),
         "normalize": Key(bool, False, doc="standardise inputs by the training-set mean and std"),

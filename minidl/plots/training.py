@@ -24,26 +24,18 @@ def _column(rows: list[dict], key: str) -> list[float]:
 def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Path:
     """Loss and accuracy per epoch, train vs validation, side by side.
 
-    ``rows`` are metrics rows with keys epoch, train_loss, val_loss and
-    (for classification) train_acc, val_acc.
+    ``rows`` are metrics rows with keys epoch, train_loss, and val_loss or
+    test_loss; for classification also train_acc and val_acc or test_acc.
     """
     epochs = _column(rows, "epoch")
     has_acc = "train_acc" in rows[0]
+    splits = (("train", "-o", "train"), ("val", "-s", "validation"), ("test", "-^", "test"))
     fig, axes = subplots(1, 2 if has_acc else 1, width=5.2, height=3.8, squeeze=False)
-    ax = axes[0][0]
-    for split, style in (("train", "-o"), ("val", "-s")):
-        if f"{split}_loss" in rows[0]:
-            ax.plot(epochs, _column(rows, f"{split}_loss"), style, ms=3,
-                    label="train" if split == "train" else "validation")
-    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    ax.legend()
-    if has_acc:
-        ax = axes[0][1]
-        for split, style in (("train", "-o"), ("val", "-s")):
-            if f"{split}_acc" in rows[0]:
-                ax.plot(epochs, _column(rows, f"{split}_acc"), style, ms=3,
-                        label="train" if split == "train" else "validation")
-        ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax, kind, label in zip(axes[0], ("loss", "acc"), ("cross-entropy loss", "accuracy")):
+        for split, style, name in splits:
+            if f"{split}_{kind}" in rows[0]:
+                ax.plot(epochs, _column(rows, f"{split}_{kind}"), style, ms=3, label=name)
+        ax.set(xlabel="epoch", ylabel=label, title="loss" if kind == "loss" else "accuracy")
         ax.legend()
     if title:
         fig.suptitle(title)
