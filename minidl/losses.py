@@ -55,6 +55,8 @@ def _check_logits(logits, who: str) -> np.ndarray:
     z = logits if type(logits) is np.ndarray else np.asarray(logits)
     if z.ndim != 2 or z.dtype.kind != "f" or z.shape[1] == 0:
         raise ValueError(f"{who} expects float outputs of shape (N, C); got {z.dtype} array of shape {z.shape}")
+    if z.shape[0] == 0:
+        raise ValueError(f"{who} got an empty batch (shape {z.shape}); a mean over no examples is undefined")
     return z
 
 
@@ -151,6 +153,8 @@ class MSELoss:
             raise ValueError(f"MSELoss: prediction shape {pred.shape} does not match target shape {target.shape}")
         if pred.dtype.kind != "f":
             raise ValueError(f"MSELoss expects float predictions; got dtype {pred.dtype}")
+        if pred.size == 0:
+            raise ValueError(f"MSELoss got empty arrays (shape {pred.shape}); a mean over no elements is undefined")
         self._diff = diff = pred - target.astype(pred.dtype, copy=False)
         return float(np.mean(diff * diff, dtype=np.float64))
 

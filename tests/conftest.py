@@ -43,3 +43,11 @@ def real_mnist_dir() -> Path:
             pytest.fail(message + " (CI is set, so this is an error, not a skip)")
         pytest.skip(message)
     return found
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report the number of fuzzed bad inputs tried per category (tests/test_fuzz_inputs.py)."""
+    from fuzzcount import FUZZED
+    if FUZZED:
+        counts = ", ".join(f"{category} {n}" for category, n in sorted(FUZZED.items()))
+        terminalreporter.write_line(f"fuzzed bad inputs tried per category: {counts}")
