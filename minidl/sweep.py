@@ -1,4 +1,4 @@
-"""The sweep runner: one training job per point of a grid, in parallel processes.
+"""The sweep runner: one training job per point of a grid, run in parallel.
 
 A sweep file names a base training config and a grid of ``--set``-style
 overrides::
@@ -14,12 +14,17 @@ overrides::
 Every point runs ``minidl.job.run_training`` in its own folder under
 ``runs/sweep-<name>/``.  A point's folder is named after its values and a hash
 of its resolved config, so re-running the same sweep skips the points that
-already finished.  Worker processes are pinned to one BLAS thread each, so
-``--workers 2`` on two cores runs two points side by side without contention.
+already finished.
 
-Outputs in the sweep folder: ``results.csv`` (one row per point, rewritten
-atomically as points finish) and ``comparison.png`` (validation accuracy per
-epoch, one line per point).
+Where the points run is the executor's business (``minidl.executors``): a
+local process pool (the default), or a Dask cluster.  Workers are pinned to one
+BLAS thread each, so ``--workers 2`` on two cores runs two points side by side
+without contention.  Whatever the executor, this module, on the client, writes
+the sweep folder and draws every figure.
+
+Outputs in the sweep folder: one run folder per point (with its ``curves.png``),
+``results.csv`` (one row per point, rewritten atomically as points finish) and
+``comparison.png`` (validation accuracy per epoch, one line per point).
 
 Seeds: when the grid has a ``Train.seed`` axis, the seeds are repeats, not a
 hyperparameter.  The sweep then also writes ``results_by_value.csv`` (mean,
@@ -35,10 +40,10 @@ import itertools
 import json
 import os
 import time
-import traceback
 from pathlib import Path
 
 from minidl.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
+from minidl.executors import make_executor
 from minidl.fileio import atomic_write_text
 
 __all__ = ["SWEEP_SCHEMA", "load_sweep", "expand_grid", "run_sweep", "point_id", "aggregate_over_seeds"]
@@ -56,9 +61,6 @@ SWEEP_SCHEMA = {
     },
     "Output": {"dir": Key(str, "runs")},
 }
-
-BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def _format_value(value) -> str:
@@ -118,44 +120,6 @@ def _slug(point: dict) -> str:
     return "".join(c if c.isalnum() or c in ".-_" else "-" for c in text)[:60]
 
 
-def run_point(cfg: dict, run_dir: str) -> dict:
-    """Run one point (in a worker process).  Never raises: a crash is reported as status 'failed'."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = run_dir / "train.log"
-    try:
-        from minidl.job import run_training
-        with open(log_path, "w") as log_file:
-            def log(line):
-                log_file.write(line + "\n")
-                log_file.flush()
-            return run_training(cfg, run_dir, log=log)
-    except Exception as exc:  # noqa: BLE001 - one bad point must not stop the sweep
-        summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                   "traceback": traceback.format_exc()}
-        from minidl.runs import write_summary
-        write_summary(run_dir, summary)
-        return summary
-
-
-def _pinned_pool(workers: int):
-    """A process pool whose workers use one BLAS thread each (set before NumPy loads there)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
-    os.environ.update({k: "1" for k in BLAS_THREAD_VARS})
-    try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        pool.submit(int).result()      # start the workers now, while the variables are set
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return pool
-
-
 RESULT_FIELDS = ["status", "best_val_acc", "best_epoch", "test_acc", "epochs_completed", "wall_time_s"]
 
 
@@ -195,70 +159,96 @@ def aggregate_over_seeds(rows: list[dict], metrics=("test_acc", "best_val_acc"))
     return out
 
 
-def run_sweep(sweep: dict, workers: int | None = None, log=print) -> tuple[Path, list[dict]]:
-    """Run every point of ``sweep`` (from ``load_sweep``); returns (sweep folder, result rows)."""
-    from minidl.runs import read_metrics
+def run_sweep(sweep: dict, workers: int | None = None, executor: str = "local", scheduler: str | None = None,
+              log=print) -> tuple[Path, list[dict]]:
+    """Run every point of ``sweep`` (from ``load_sweep``); returns (sweep folder, result rows).
 
+    ``executor`` says where the points run (see ``minidl.executors``): ``'local'``,
+    a pool of ``workers`` processes (default: the sweep file's, else all cores),
+    or ``'dask'``, the Dask cluster at ``scheduler`` (``'tcp://host:8786'``), or
+    without one a LocalCluster of ``workers`` processes.  Either way the points
+    are recorded here, on the client, as they finish: the point's run folder and
+    ``curves.png``, and ``results.csv`` rewritten; the comparison figure is drawn
+    at the end.
+    """
     where = sweep["name"]
     cfgs = [resolve_point(sweep["base_cfg"], p, where) for p in sweep["points"]]   # all errors before any work
     sweep_dir = Path(sweep["output_dir"]) / f"sweep-{sweep['name']}"
     sweep_dir.mkdir(parents=True, exist_ok=True)
     folders = [sweep_dir / f"{_slug(p)}-{point_id(c)}" for p, c in zip(sweep["points"], cfgs)]
-    results: list[dict | None] = [None] * len(cfgs)
-    todo = []
-    for i, folder in enumerate(folders):
-        summary_path = folder / "summary.json"
-        if summary_path.is_file():
-            summary = json.loads(summary_path.read_text())
-            if summary.get("status") in ("completed", "diverged"):
-                results[i] = summary
-                continue
-        todo.append(i)
+    results: list[dict | None] = [_finished(folder) for folder in folders]
+    todo = [i for i, summary in enumerate(results) if summary is None]
     total = len(cfgs)
     log(f"sweep {sweep['name']}: {total} points, {total - len(todo)} already done, folder {sweep_dir}")
+    t0 = time.perf_counter()
 
     def record(i: int, summary: dict) -> None:
+        """A point has finished and its folder is on disk: draw its curves, log it, rewrite results.csv."""
         results[i] = summary
+        _plot_point(folders[i], cfgs[i])
         done = sum(r is not None for r in results)
         acc = summary.get("test_acc")
         tail = f"test acc {acc:.4f}" if isinstance(acc, float) else summary.get("error", summary.get("message", ""))
-        log(f"[{done}/{total}] {point_label(sweep['points'][i])}: {summary['status']} {tail}")
+        log(f"[{done}/{total}] {point_label(sweep['points'][i])}: {summary['status']} {tail}  "
+            f"({time.perf_counter() - t0:.0f} s)")
         _write_results(sweep_dir, _rows(sweep, folders, results))
 
-    workers = max(1, min(workers or sweep["workers"] or os.cpu_count() or 1, len(todo) or 1))
-    t0 = time.perf_counter()
-    if todo and workers == 1:
-        for i in todo:
-            record(i, run_point(cfgs[i], str(folders[i])))
-    elif todo:
-        from concurrent.futures import as_completed
-        with _pinned_pool(workers) as pool:
-            futures = {pool.submit(run_point, cfgs[i], str(folders[i])): i for i in todo}
-            for future in as_completed(futures):
-                record(futures[future], future.result())
+    if todo:
+        n_workers = min(workers or sweep["workers"] or os.cpu_count() or 1, len(todo))
+        with make_executor(executor, n_workers, scheduler) as runner:
+            log(f"running {len(todo)} points on {runner.describe()}")
+            for i, summary in runner.run([(i, cfgs[i], folders[i]) for i in todo]):
+                record(i, summary)
     rows = _rows(sweep, folders, results)
     _write_results(sweep_dir, rows)
+    _write_comparison(sweep, sweep_dir, folders, rows, log)
+    log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
+    return sweep_dir, rows
+
+
+def _finished(folder: Path) -> dict | None:
+    """The summary of a point that an earlier run finished (completed or diverged), else None."""
+    summary_path = folder / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("status") in ("completed", "diverged"):
+            return summary
+    return None
+
+
+def _metrics(folder: Path) -> list[dict]:
+    from minidl.runs import read_metrics
+    path = folder / "metrics.csv"
+    return read_metrics(path) if path.is_file() and path.stat().st_size else []
+
+
+def _plot_point(folder: Path, cfg: dict) -> None:
+    """``curves.png`` of one point, drawn here on the client (workers draw nothing)."""
+    from minidl.job import plot_run
+    rows = _metrics(folder)
+    if rows:
+        plot_run(folder, cfg, rows)
+
+
+def _write_comparison(sweep: dict, sweep_dir: Path, folders: list[Path], rows: list[dict], log) -> None:
+    """``comparison.png`` (mean curve per value when there is a seed axis) and ``results_by_value.csv``."""
+    from minidl.plots.training import mean_curve, metric_label, plot_comparison
     curves: dict[str, list[list[dict]]] = {}
     for point, folder in zip(sweep["points"], folders):
-        metrics = folder / "metrics.csv"
-        rows_ = read_metrics(metrics) if metrics.is_file() and metrics.stat().st_size else []
         label = point_label({k: v for k, v in point.items() if k != SEED_KEY}) or "all"
-        curves.setdefault(label, []).append(rows_)
-    seeds = SEED_KEY in sweep["points"][0] and len({p[SEED_KEY] for p in sweep["points"]}) > 1
-    if seeds:
+        curves.setdefault(label, []).append(_metrics(folder))
+    n_seeds = len({p[SEED_KEY] for p in sweep["points"]}) if SEED_KEY in sweep["points"][0] else 1
+    if n_seeds > 1:
         by_value = aggregate_over_seeds(rows)
         _write_csv(sweep_dir / "results_by_value.csv", by_value)
         for row in by_value:
             log("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
-    from minidl.plots.training import mean_curve, metric_label, plot_comparison
     metric = sweep["metric"]
     title = f"sweep {sweep['name']}: {metric_label(metric)} per epoch"
-    if seeds:
-        title += f" (mean over {len({p[SEED_KEY] for p in sweep['points']})} seeds)"
+    if n_seeds > 1:
+        title += f" (mean over {n_seeds} seeds)"
     plot_comparison({label: mean_curve(runs, metric) for label, runs in curves.items()},
                     sweep_dir / "comparison.png", key=metric, ylabel=metric_label(metric), title=title)
-    log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
-    return sweep_dir, rows
 
 
 def _rows(sweep: dict, folders: list[Path], results: list) -> list[dict]:

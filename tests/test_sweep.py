@@ -36,3 +36,40 @@ def test_mean_curve_averages_epoch_by_epoch_over_common_epochs():
     runs = [[{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}], [{"epoch": 1, "val_acc": 0.7}]]
     assert mean_curve(runs, "val_acc") == [{"epoch": 1, "val_acc": pytest.approx(0.6)}]
     assert mean_curve([runs[0]], "val_acc") == runs[0]
+
+
+# ---- executors (no cluster needed) ----------------------------------------------
+
+def test_make_executor_checks_its_arguments():
+    from minidl.executors import DaskExecutor, LocalExecutor, make_executor
+    assert isinstance(make_executor("local", 3), LocalExecutor) and make_executor("local", 3).workers == 3
+    assert isinstance(make_executor("dask", scheduler="tcp://host:8786"), DaskExecutor)    # connects on enter
+    with pytest.raises(ValueError, match="needs the dask executor"):
+        make_executor("local", scheduler="tcp://host:8786")
+    with pytest.raises(ValueError, match="unknown executor 'spark'"):
+        make_executor("spark")
+
+
+def test_sweep_cli_rejects_contradictory_executor_options(capsys):
+    from experiments import sweep as sweep_cli
+    for argv in (["--executor", "local", "--scheduler", "tcp://h:8786"], ["--scheduler", "tcp://h:8786", "--workers", "2"]):
+        with pytest.raises(SystemExit) as exc:
+            sweep_cli.main(["configs/sweeps/softmax.yaml", *argv])
+        assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--scheduler needs --executor dask" in err and "--workers sizes a cluster started here" in err
+
+
+def test_a_failed_point_travels_back_from_a_worker_with_its_files(tmp_path):
+    import json
+    import pickle
+
+    from minidl.executors import PointFailed, write_point_files
+    result = {"summary": {"status": "failed", "error": "OSError: no MNIST here"},
+              "files": {"train.log": b"Traceback ...\n", "summary.json": b"{}", "../escape.txt": b"x"}}
+    exc = pickle.loads(pickle.dumps(PointFailed(result)))        # as Dask ships it to the client
+    assert str(exc) == "OSError: no MNIST here" and exc.result == result
+    write_point_files(tmp_path / "point", {"Train": {"seed": 1}}, exc.result)
+    assert sorted(p.name for p in (tmp_path / "point").iterdir()) == \
+        ["config.yaml", "escape.txt", "summary.json", "train.log"]          # no file outside the point's folder
+    assert json.loads((tmp_path / "point" / "summary.json").read_text())["error"] == "OSError: no MNIST here"
