@@ -1,4 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles.
+"""Shared pytest configuration: hypothesis profiles, the real-MNIST fixture, the fuzz summary.
 
 ``ci`` (chosen when the environment variable ``CI`` is set) is reproducible:
 no deadline, a fixed example sequence, and a reproduction blob on failure.
@@ -6,7 +6,9 @@ no deadline, a fixed example sequence, and a reproduction blob on failure.
 forward pass per perturbed entry and their timing varies.
 """
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
@@ -15,10 +17,6 @@ settings.load_profile("ci" if "CI" in os.environ else "dev")
 
 
 # ---- the real MNIST files, for integration tests ---------------------------
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",

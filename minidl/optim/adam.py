@@ -15,7 +15,7 @@ class Adam(Optimizer):
         m <- beta1 * m + (1 - beta1) * g           (first moment,  m_0 = 0)
         v <- beta2 * v + (1 - beta2) * g^2         (second moment, v_0 = 0)
         m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
-        v_hat <- max(v_hat_max, v_hat)             (amsgrad=True only)
+        v_max <- max(v_max, v);  v_hat = v_max / (1 - beta2^t)   (amsgrad=True only; v_max_0 = 0)
         p <- p - lr * m_hat / (sqrt(v_hat) + eps)
 
     ``eps_inside_sqrt=True`` gives the course variant (the ``adams`` reference

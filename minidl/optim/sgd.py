@@ -28,6 +28,18 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
 
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        if self.momentum or self.weight_decay:
+            return super().step()
+        # plain SGD, p <- p - lr g: no state and no weight decay, so skip the
+        # general loop's per-parameter bookkeeping (it costs as much as the
+        # update itself for the small layers of a batch-10 network)
+        lr = self.lr
+        for p in self.params:
+            if p.grad is not None:
+                p.data -= lr * p.grad
+
     def _update(self, p, g, state):
         mu = self.momentum
         if mu:

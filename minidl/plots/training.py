@@ -9,7 +9,8 @@ from minidl.plots import save, subplots
 __all__ = ["plot_curves", "plot_comparison", "mean_curve", "metric_label"]
 
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
-                 "val_loss": "validation loss", "val_acc": "validation accuracy", "lr": "learning rate"}
+                 "val_loss": "validation loss", "val_acc": "validation accuracy", "lr": "learning rate",
+                 "test_loss": "test loss", "test_acc": "test accuracy"}
 
 
 def metric_label(key: str) -> str:

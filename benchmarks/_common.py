@@ -1,0 +1,93 @@
+"""What the training benchmarks share: thread settings, the configs, the data, FLOP counts.
+
+``set_threads`` must run before NumPy (or torch) is imported: OpenBLAS, MKL and
+OpenMP read their thread counts once, when the library loads.  That is why
+``bench_train.py`` runs every implementation in its own worker process.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+               "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+N_EXAMPLES = 60000
+
+
+def set_threads(n: int) -> None:
+    """Pin every BLAS / OpenMP library to ``n`` threads.  Call before importing numpy."""
+    if "numpy" in sys.modules:
+        raise RuntimeError("set_threads must run before numpy is imported")
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One benchmark network: ``sizes`` of an MLP, its activation, the batch size."""
+    name: str
+    sizes: tuple[int, ...]
+    activation: str
+    batch_size: int
+
+    def describe(self) -> str:
+        hidden = self.sizes[1:-1]
+        if len(hidden) > 2 and len(set(hidden)) == 1:
+            middle = f"({hidden[0]}x{len(hidden)})"
+        else:
+            middle = "-".join(map(str, hidden))
+        return f"{self.sizes[0]}-{middle}-{self.sizes[-1]} {self.activation}, batch {self.batch_size}"
+
+    def epoch_flops(self, n: int = N_EXAMPLES) -> float:
+        """Matrix-multiply FLOPs of one epoch of training over ``n`` examples.
+
+        Each Linear(d_in -> d_out) costs 2 n d_in d_out for ``x @ W``, the same
+        again for ``dW = x.T @ dout``, and again for ``dx = dout @ W.T`` - except
+        the first layer, whose dx nobody needs.  Element-wise work is ignored:
+        this is the floor that a perfect BLAS at its measured peak would reach.
+        """
+        total = 0.0
+        for i, (d_in, d_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            total += (2 if i == 0 else 3) * 2.0 * n * d_in * d_out
+        return total
+
+
+CONFIGS = {
+    "A": Config("A", (784, 128, 10), "sigmoid", 64),
+    "B": Config("B", (784, 30, 10), "sigmoid", 10),
+    "C": Config("C", (784,) + (30,) * 8 + (10,), "sigmoid", 10),
+    "D": Config("D", (784, 512, 256, 10), "relu", 256),
+}
+
+
+def find_mnist() -> Path | None:
+    """$MINIDL_DATA or ../shared/data/mnist, whichever holds the training IDX files."""
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+    for candidate in (os.environ.get("MINIDL_DATA"), REPO.parent / "shared" / "data" / "mnist"):
+        if candidate and all((Path(candidate) / name).is_file() for name in names):
+            return Path(candidate)
+    return None
+
+
+def load_data(dtype):
+    """The 60,000 MNIST training images as ``(X (60000, 784) dtype, y (60000,) int64, source)``.
+
+    Without the real files, synthetic data of the same shape and range:
+    speed does not depend on the pixel values (no data-dependent branches).
+    """
+    import numpy as np
+    folder = find_mnist()
+    if folder is not None:
+        sys.path.insert(0, str(REPO))
+        from minidl.data import load_mnist
+        X, y = load_mnist("train", folder)
+        source = f"real MNIST ({folder})"
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.integers(0, 256, size=(N_EXAMPLES, 784)).astype(np.float32) / np.float32(255)
+        y = rng.integers(0, 10, size=N_EXAMPLES)
+        source = "synthetic (MNIST not found; same shape, uniform pixels)"
+    return np.ascontiguousarray(X, dtype=dtype), y.astype(np.int64), source

@@ -1,0 +1,326 @@
+"""Seconds per training epoch: minidl vs a flat NumPy loop vs PyTorch, on configs A-D.
+
+    python benchmarks/bench_train.py                       # 2 BLAS threads, 5 epochs each
+    python benchmarks/bench_train.py --threads 1 --repeats 3
+    python benchmarks/bench_train.py --configs B C --no-torch
+
+Configs (60,000 examples per epoch, plain SGD, softmax cross-entropy):
+
+    A  784-128-10 sigmoid, batch 64 (the course's TwoLayerNet)
+    B  784-30-10 sigmoid, batch 10
+    C  784-(30x8)-10 sigmoid, batch 10
+    D  784-512-256-10 ReLU, batch 256
+    A64  config A in float64 (everything else runs in float32)
+
+Each implementation runs in its own worker process, started with the BLAS /
+OpenMP thread variables already set (``--threads``; torch also gets
+``torch.set_num_threads``).  Workers load the data once and keep their models;
+the parent asks them for one epoch at a time, round-robin, so a burst of load
+on this shared machine hits all three alike.  Per config: a warm-up of
+``--warmup`` examples, then ``--repeats`` timed epochs each; the table shows
+medians.  The "bound" is the epoch's matrix-multiply FLOPs divided by the best
+large-matmul rate (GFLOP/s) the NumPy worker measured during the same run.
+
+The implementations:
+
+    minidl  MLP + SoftmaxCrossEntropy + SGD driven by minidl.training.Trainer
+    flat    benchmarks/flat_numpy.py, one hand-fused function (the floor)
+    torch   nn.Sequential + F.cross_entropy + torch.optim.SGD, index slicing
+            (skipped with a note when torch is not importable)
+
+All three shuffle with ``np.random.default_rng(seed).permutation`` each epoch
+and report the epoch's mean loss and accuracy.  Nothing asserts on speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))       # minidl, without installing it
+
+from _common import CONFIGS, N_EXAMPLES, set_threads  # noqa: E402
+
+IMPLS = ("minidl", "flat", "torch")
+LR = 0.1
+SEED = 0
+
+
+# =========================================================================
+# worker side: one process per implementation, commands on stdin
+# =========================================================================
+class Worker:
+    """Holds the data and one model per (config, dtype); times epochs on request."""
+
+    def __init__(self, impl: str, threads: int):
+        import numpy as np
+        self.np, self.impl, self.threads = np, impl, threads
+        self.data = {}                  # dtype name -> (X, y, source); one dtype kept at a time
+        self.models = {}                # (config, dtype) -> per-implementation state
+        if impl == "torch":
+            import torch
+            torch.set_num_threads(threads)
+            self.torch = torch
+
+    def get_data(self, dtype: str):
+        if dtype not in self.data:
+            from _common import load_data
+            self.data.clear()
+            self.models = {k: v for k, v in self.models.items() if k[1] == dtype}
+            self.data[dtype] = load_data(getattr(self.np, dtype))
+        return self.data[dtype]
+
+    def info(self) -> dict:
+        np = self.np
+        out = {"numpy": np.__version__, "python": sys.version.split()[0]}
+        try:
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            out["blas"] = f"{blas.get('name')} {blas.get('version')}"
+        except Exception:       # older numpy: show_config has no mode
+            out["blas"] = "unknown"
+        if self.impl == "torch":
+            out["torch"] = self.torch.__version__
+            out["torch_threads"] = self.torch.get_num_threads()
+        return out
+
+    def peak(self, dtype: str, size: int = 2048, repeats: int = 5) -> dict:
+        """Best GFLOP/s of a (size x size) @ (size x size) matmul."""
+        np = self.np
+        rng = np.random.default_rng(1)
+        a = rng.standard_normal((size, size)).astype(dtype)
+        b = rng.standard_normal((size, size)).astype(dtype)
+        out = np.empty_like(a)
+        np.matmul(a, b, out=out)        # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.matmul(a, b, out=out)
+            best = min(best, time.perf_counter() - start)
+        return {"gflops": 2.0 * size ** 3 / best / 1e9}
+
+    def epoch(self, config: str, dtype: str, n: int) -> dict:
+        """Train one (possibly partial: the first ``n`` examples) epoch and time it."""
+        X, y, source = self.get_data(dtype)
+        key = (config, dtype)
+        if key not in self.models:
+            self.models[key] = getattr(self, f"build_{self.impl}")(CONFIGS[config], dtype)
+        run = self.models[key]
+        order_rng = run["rng"]
+        start, cpu = time.perf_counter(), time.process_time()
+        result = run["epoch"](X[:n], y[:n], order_rng)
+        return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                "loss": result["loss"], "acc": result["acc"], "data": source}
+
+    # ---- the three implementations ----------------------------------------
+    def build_minidl(self, cfg, dtype):
+        from minidl.losses import SoftmaxCrossEntropy
+        from minidl.models import MLP
+        from minidl.optim import SGD
+        from minidl.training import Trainer
+        np = self.np
+        model = MLP(cfg.sizes, activation=cfg.activation, rng=SEED, dtype=getattr(np, dtype))
+        rng = np.random.default_rng(SEED)
+        trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=LR),
+                          batch_size=cfg.batch_size, rng=rng)
+        return {"rng": rng, "epoch": lambda X, y, _rng: trainer.train_epoch(X, y)}
+
+    def build_flat(self, cfg, dtype):
+        import flat_numpy
+        np = self.np
+        params = flat_numpy.init_params(cfg.sizes, np.random.default_rng(SEED), getattr(np, dtype))
+
+        def epoch(X, y, rng):
+            return flat_numpy.train_epoch(X, y, params, LR, cfg.batch_size,
+                                          order=rng.permutation(len(X)), activation=cfg.activation)
+        return {"rng": np.random.default_rng(SEED), "epoch": epoch}
+
+    def build_torch(self, cfg, dtype):
+        torch, np = self.torch, self.np
+        torch.manual_seed(SEED)
+        tdtype = getattr(torch, dtype)
+        act = torch.nn.Sigmoid if cfg.activation == "sigmoid" else torch.nn.ReLU
+        layers = []
+        for i, (d_in, d_out) in enumerate(zip(cfg.sizes[:-1], cfg.sizes[1:])):
+            layers.append(torch.nn.Linear(d_in, d_out, dtype=tdtype))
+            if i < len(cfg.sizes) - 2:
+                layers.append(act())
+        model = torch.nn.Sequential(*layers)
+        opt = torch.optim.SGD(model.parameters(), lr=LR)
+        cross_entropy = torch.nn.functional.cross_entropy
+        tensors = {}
+
+        def epoch(X, y, rng):
+            # torch.from_numpy shares memory: no copy of the dataset
+            if tensors.get("n") != len(X):
+                tensors.update(n=len(X), X=torch.from_numpy(X), y=torch.from_numpy(y))
+            Xt, yt = tensors["X"], tensors["y"]
+            order = torch.from_numpy(rng.permutation(len(X)))
+            bs, total, correct = cfg.batch_size, 0.0, 0
+            for start in range(0, len(X), bs):
+                idx = order[start:start + bs]
+                xb, yb = Xt[idx], yt[idx]
+                out = model(xb)
+                loss = cross_entropy(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(yb)
+                correct += int((out.argmax(dim=1) == yb).sum())
+            return {"loss": total / len(X), "acc": correct / len(X)}
+        return {"rng": np.random.default_rng(SEED), "epoch": epoch}
+
+
+def worker_main(impl: str, threads: int) -> None:
+    set_threads(threads)                 # before numpy / torch load their thread pools
+    try:
+        worker = Worker(impl, threads)
+    except ImportError as exc:
+        print(json.dumps({"error": f"{impl} unavailable: {exc}"}), flush=True)
+        return
+    print(json.dumps({"ready": worker.info()}), flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "peak":
+            reply = worker.peak(cmd["dtype"])
+        else:
+            reply = worker.epoch(cmd["config"], cmd["dtype"], cmd["n"])
+        print(json.dumps(reply), flush=True)
+
+
+# =========================================================================
+# parent side: start the workers, interleave, print the table
+# =========================================================================
+class Client:
+    def __init__(self, impl: str, threads: int):
+        self.impl = impl
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", impl, "--threads", str(threads)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = json.loads(self.proc.stdout.readline() or '{"error": "worker died"}')
+        self.error = first.get("error")
+        self.info = first.get("ready", {})
+
+    def ask(self, **cmd) -> dict:
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.impl} worker exited unexpectedly")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, choices=(1, 2), default=2, help="BLAS / torch threads (default 2)")
+    p.add_argument("--repeats", type=int, default=5, help="timed epochs per implementation and config (>= 3)")
+    p.add_argument("--warmup", type=int, default=6000, help="examples trained before timing (default 6000)")
+    p.add_argument("--configs", nargs="+", default=["A", "B", "C", "D", "A64"],
+                   choices=["A", "B", "C", "D", "A64"])
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    p.add_argument("--json", type=Path, help="also write the raw times to this file")
+    p.add_argument("--worker", choices=IMPLS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.repeats < 3 and not args.worker:
+        p.error("--repeats must be at least 3 (the table shows medians)")
+    return args
+
+
+def fmt_ratio(a, b) -> str:
+    return f"{a / b:6.2f}" if a and b else "     -"
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        return worker_main(args.worker, args.threads)
+    impls = [i for i in IMPLS if not (i == "torch" and args.no_torch)]
+    clients, notes = {}, []
+    for impl in impls:
+        client = Client(impl, args.threads)
+        if client.error:
+            notes.append(f"{impl} skipped: {client.error}")
+            client.close()
+        else:
+            clients[impl] = client
+    flat = clients["flat"]
+    info = dict(flat.info, **(clients["torch"].info if "torch" in clients else {}))
+    print(f"threads {args.threads}; {os.cpu_count()} cores; numpy {info['numpy']} ({info['blas']}); "
+          f"torch {info.get('torch', 'not installed')}; load average {os.getloadavg()[0]:.2f} at start")
+
+    times, cpu = {}, {}    # (config, impl) -> [wall seconds, ...], [CPU seconds, ...]
+    peaks = {"float32": [], "float64": []}
+    data_source = None
+    wall_start = time.perf_counter()
+    for name in args.configs:
+        config, dtype = (name[:-2], "float64") if name.endswith("64") else (name, "float32")
+        peaks[dtype].append(flat.ask(op="peak", dtype=dtype)["gflops"])
+        for impl, client in clients.items():                     # warm-up, untimed
+            client.ask(op="epoch", config=config, dtype=dtype, n=args.warmup)
+        for rep in range(args.repeats):
+            order = list(clients.items())
+            order = order[rep % len(order):] + order[:rep % len(order)]      # rotate who goes first
+            for impl, client in order:
+                r = client.ask(op="epoch", config=config, dtype=dtype, n=N_EXAMPLES)
+                times.setdefault((name, impl), []).append(r["seconds"])
+                cpu.setdefault((name, impl), []).append(r["cpu"])
+                data_source = r["data"]
+        print(f"  {name} done ({time.perf_counter() - wall_start:.0f} s)", file=sys.stderr)
+    peaks = {k: max(v) for k, v in peaks.items() if v}
+    for client in clients.values():
+        client.close()
+
+    print(f"data: {data_source}; median of {args.repeats} epochs of {N_EXAMPLES} examples "
+          f"after a {args.warmup}-example warm-up; load average {os.getloadavg()[0]:.2f} at end")
+    print("matmul peak (2048^3, best of the run): " +
+          ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    for note in notes:
+        print("note:", note)
+    head = (f"{'config':<38} {'minidl s':>8} {'flat s':>7} {'torch s':>7} {'bound s':>7}  "
+            f"{'minidl/s':>8} {'flat/s':>7} {'torch/s':>7}  {'m/torch':>7} {'m/flat':>6} {'m/bound':>7}")
+    print(head)
+    print("-" * len(head))
+    rows = {}
+    for name in args.configs:
+        config, dtype = (name[:-2], "float64") if name.endswith("64") else (name, "float32")
+        cfg = CONFIGS[config]
+        med = {i: statistics.median(times[(name, i)]) for i in clients}
+        bound = cfg.epoch_flops() / (peaks[dtype] * 1e9)
+        rows[name] = dict(median=med, bound=bound, seconds={i: times[(name, i)] for i in clients})
+        label = f"{name}: {cfg.describe()}" + (" f64" if dtype == "float64" else "")
+        sec = lambda i: f"{med[i]:.3f}" if i in med else "-"            # noqa: E731
+        rate = lambda i: f"{N_EXAMPLES / med[i] / 1e3:.0f}k" if i in med else "-"   # noqa: E731
+        m = med["minidl"]
+        print(f"{label:<38} {sec('minidl'):>8} {sec('flat'):>7} {sec('torch'):>7} {bound:>7.3f}  "
+              f"{rate('minidl'):>8} {rate('flat'):>7} {rate('torch'):>7}  "
+              f"{fmt_ratio(m, med.get('torch')):>7} {fmt_ratio(m, med['flat']):>6} {fmt_ratio(m, bound):>7}")
+    if "A" in rows and "A64" in rows:
+        a32, a64 = rows["A"]["median"], rows["A64"]["median"]
+        print("float64 / float32 on A: " + ", ".join(f"{i} {a64[i] / a32[i]:.2f}" for i in a32))
+    print("samples/s in thousands of examples per second; ratios < 1 mean minidl is faster")
+    # CPU time of the worker process: steadier than wall time when other jobs share the cores
+    # (with 2 threads it adds up both threads, so compare it only between implementations)
+    print("\nCPU seconds per epoch (median; less sensitive to other load):")
+    for name in args.configs:
+        med = {i: statistics.median(cpu[(name, i)]) for i in clients}
+        rows[name]["cpu_median"] = med
+        print(f"  {name:<4} " + "  ".join(f"{i} {v:.3f}" for i, v in med.items()) +
+              f"   minidl/flat {med['minidl'] / med['flat']:.2f}" +
+              (f"   minidl/torch {med['minidl'] / med['torch']:.2f}" if "torch" in med else ""))
+    if args.json:
+        args.json.write_text(json.dumps({"threads": args.threads, "info": info, "peaks": peaks,
+                                         "data": data_source, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Analysis tools: the network as a point in parameter space, and its derivatives.
+
+    from minidl.analysis import flatten_params, loss_and_grad, hessian, minimal_ratio
+    theta = flatten_params(model)                      # (P,)
+    value, g = loss_and_grad(model, loss, X, y)        # full-batch loss and (P,) gradient
+    H = hessian(model, loss, X, y)                     # (P, P), exact (R-operator)
+    minimal_ratio(H)                                   # fraction of eigenvalues > 0
+
+What is where:
+
+- ``params``    flatten_params / unflatten_params, flatten_grads, loss_and_grad,
+                grad_norm, RecordingLoss (keeps every batch loss of a Trainer)
+- ``hessian``   hessian_vector_product (exact R-operator, or finite differences of
+                analytic gradients), hessian, minimal_ratio, default_tolerance
+- ``pca``       pca_2d: project weight snapshots to 2-D
+- ``jacobian``  input_jacobian: d outputs / d inputs per example
+
+Everything is exact up to rounding, computed from the analytic backward
+passes; run it in float64 (``model.astype(np.float64)``) for second derivatives.
+"""
+from minidl.analysis.hessian import default_tolerance, hessian, hessian_vector_product, minimal_ratio
+from minidl.analysis.jacobian import input_jacobian
+from minidl.analysis.params import (RecordingLoss, flatten_grads, flatten_params, grad_norm, loss_and_grad,
+                                    unflatten_params)
+from minidl.analysis.pca import PCA2D, pca_2d
+
+__all__ = ["flatten_params", "unflatten_params", "flatten_grads", "loss_and_grad", "grad_norm", "RecordingLoss",
+           "hessian_vector_product", "hessian", "minimal_ratio", "default_tolerance",
+           "pca_2d", "PCA2D", "input_jacobian"]

@@ -1,0 +1,117 @@
+"""Figures of the optimization studies (NTU MLDS 2018 HW1-1 and HW1-2): function fits,
+gradient norms, weight-space PCA and the minimal ratio at near-critical points."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from minidl.plots import save, subplots
+
+__all__ = ["plot_function_fit", "plot_grad_norm", "plot_weight_pca", "plot_minimal_ratio"]
+
+
+def _wrap(title: str, width: int) -> str:
+    """Wrap each line of a title to ``width`` characters, so it is never cut off."""
+    import textwrap
+    return "\n".join(part for line in title.split("\n") for part in textwrap.wrap(line, width) or [""])
+
+
+def plot_function_fit(x: np.ndarray, target: np.ndarray, fits: dict, path: str | Path, title: str) -> Path:
+    """Two panels: training loss per epoch (log y) and the learned functions against the truth.
+
+    ``fits`` maps a label (e.g. 'deep, 571 params') to ``{'loss': (E,) per epoch, 'pred': (N,)}``;
+    x and target are (N,) arrays.
+    """
+    fig, (ax_loss, ax_fit) = subplots(1, 2, width=5.6, height=4.0)
+    for label, fit in fits.items():
+        loss = np.asarray(fit["loss"])
+        ax_loss.plot(np.arange(1, loss.size + 1), loss, lw=1.2, label=label)
+    ax_loss.set(xlabel="epoch (one full-batch Adam step)", ylabel="training MSE", yscale="log",
+                title="training loss")
+    ax_loss.legend(fontsize=8)
+    ax_fit.plot(x, target, color="black", lw=2.5, alpha=0.35, label="ground truth")
+    for label, fit in fits.items():
+        ax_fit.plot(x, fit["pred"], lw=1.2, label=label)
+    ax_fit.set(xlabel="x", ylabel="y", title="predictions after training")
+    ax_fit.legend(fontsize=8)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_grad_norm(traces: dict, path: str | Path, title: str, loss_label: str = "training loss",
+                   xlabel: str = "iteration (optimizer step)") -> Path:
+    """Gradient norm (top) and loss (bottom) against the iteration, sharing the x axis.
+
+    ``traces`` maps a label to ``{'grad_norm': (T,), 'loss': (T,)}``, one value per step.
+    Both panels have a log y axis.
+    """
+    fig, (ax_g, ax_l) = subplots(2, 1, width=7.0, height=2.9, sharex=True)
+    for label, trace in traces.items():
+        steps = np.arange(1, len(trace["grad_norm"]) + 1)
+        ax_g.plot(steps, trace["grad_norm"], lw=0.9, label=label)
+        ax_l.plot(steps, trace["loss"], lw=0.9, label=label)
+    ax_g.set(ylabel="||gradient||, all parameters", yscale="log", title=_wrap(title, 62))
+    ax_l.set(xlabel=xlabel, ylabel=loss_label, yscale="log")
+    if len(traces) > 1:
+        ax_g.legend(fontsize=8)
+    return save(fig, path)
+
+
+def _pca_panel(ax, projections, run, accuracy, epoch, ratio, label_every_point: bool) -> None:
+    import matplotlib as mpl
+    colours = mpl.colormaps["tab10"]
+    for k, r in enumerate(np.unique(run)):
+        sel = np.flatnonzero(run == r)
+        sel = sel[np.argsort(epoch[sel])]
+        pts, c = projections[sel], colours(k % 10)
+        ax.plot(pts[:, 0], pts[:, 1], "-", color=c, lw=0.8, alpha=0.6)
+        ax.scatter(pts[1:, 0], pts[1:, 1], color=c, s=14, label=f"seed {r}")
+        ax.scatter(pts[:1, 0], pts[:1, 1], facecolors="none", edgecolors=c, s=34)
+        shown = range(len(sel)) if label_every_point else (0, len(sel) - 1)
+        for i in shown:
+            ax.annotate(f"{100 * accuracy[sel[i]]:.0f}", pts[i], fontsize=6.5, color=c, xytext=(3, 2),
+                        textcoords="offset points")
+    ax.set(xlabel=f"principal component 1 ({100 * ratio[0]:.1f}% of variance)",
+           ylabel=f"principal component 2 ({100 * ratio[1]:.1f}% of variance)")
+
+
+def plot_weight_pca(projections: np.ndarray, run: np.ndarray, accuracy: np.ndarray, epoch: np.ndarray,
+                    ratio: np.ndarray, path: str | Path, title: str,
+                    moves: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
+    """Snapshots projected to 2-D, one colour per run, joined in epoch order (hollow: first snapshot).
+
+    projections (M, 2); run, accuracy, epoch (M,); ratio (2,) explained-variance ratios.
+    The left panel is the joint projection, labelled with the accuracy (%) of each run's first and
+    last snapshot.  ``moves`` = (projections, ratio) of the displacements theta_t - theta_0 adds a
+    right panel in which every run starts at the origin, every point labelled with its accuracy.
+    """
+    fig, axes = subplots(1, 2 if moves is not None else 1, width=6.4, height=5.6, squeeze=False)
+    _pca_panel(axes[0, 0], projections, run, accuracy, epoch, ratio, label_every_point=False)
+    axes[0, 0].set_title("snapshots of all runs, projected jointly\n(labels: accuracy % at the first and last)",
+                         fontsize=9)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    if moves is not None:
+        _pca_panel(axes[0, 1], moves[0], run, accuracy, epoch, moves[1], label_every_point=True)
+        axes[0, 1].set_title("displacement from each run's start, theta_t - theta_0, projected jointly\n"
+                             "(labels: accuracy % at every snapshot)", fontsize=9)
+    fig.suptitle(_wrap(title, 150))
+    return save(fig, path)
+
+
+def plot_minimal_ratio(ratios: np.ndarray, losses: np.ndarray, converged: np.ndarray, path: str | Path,
+                       title: str, threshold: float) -> Path:
+    """Final loss (log y) against minimal ratio, one point per run; runs that missed the
+    gradient-norm threshold are drawn as red crosses."""
+    ratios, losses, converged = map(np.asarray, (ratios, losses, converged))
+    fig, ax = subplots(width=7.6, height=4.8)
+    if converged.any():
+        ax.scatter(ratios[converged], losses[converged], s=18, color="tab:blue",
+                   label=f"||grad|| < {threshold:g} reached ({int(converged.sum())} runs)")
+    if (~converged).any():
+        ax.scatter(ratios[~converged], losses[~converged], s=26, marker="x", color="tab:red",
+                   label=f"||grad|| < {threshold:g} not reached ({int((~converged).sum())} runs)")
+    ax.set(xlabel="minimal ratio (fraction of Hessian eigenvalues > 0)", ylabel="training MSE at the end",
+           yscale="log", title=_wrap(title, 90))
+    ax.legend(fontsize=8)
+    return save(fig, path)
