@@ -114,13 +114,13 @@ def fit_one(function: str, sizes: list, train: dict, points: int) -> dict:
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
     """Fit every (function, model) pair of a validated config, write figures and summary.json."""
     from minidl.plots.analysis import plot_function_fit, plot_grad_norm
-    from minidl.executors import _pinned_pool
+    from minidl.executors import pinned_process_pool
 
     start = time.perf_counter()
     data, train = cfg["Data"], cfg["Train"]
     jobs = [(fn, name, sizes) for fn in data["functions"] for name, sizes in cfg["Models"].items()]
     if train["workers"] > 1 and len(jobs) > 1:
-        with _pinned_pool(min(train["workers"], len(jobs))) as pool:
+        with pinned_process_pool(min(train["workers"], len(jobs))) as pool:
             futures = [pool.submit(fit_one, fn, sizes, train, data["points"]) for fn, _, sizes in jobs]
             results = [f.result() for f in futures]
     else:

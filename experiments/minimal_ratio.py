@@ -158,14 +158,14 @@ def one_run(seed: int, cfg: dict) -> dict:
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
-    from minidl.executors import _pinned_pool
+    from minidl.executors import pinned_process_pool
 
     start = time.perf_counter()
     study = cfg["Study"]
     seeds = list(range(study["first_seed"], study["first_seed"] + study["runs"]))
     rows = []
     if study["workers"] > 1 and len(seeds) > 1:
-        with _pinned_pool(min(study["workers"], len(seeds))) as pool:
+        with pinned_process_pool(min(study["workers"], len(seeds))) as pool:
             for row in pool.map(one_run, seeds, [cfg] * len(seeds)):
                 rows.append(row)
                 log(_row_text(row, len(rows), len(seeds)))

@@ -91,7 +91,7 @@ def train_one(seed: int, cfg: dict, X: np.ndarray, y: np.ndarray) -> dict:
 def run(cfg: dict, run_dir: Path, data=None, log=print) -> dict:
     """Train every seed, project the snapshots, draw both figures.  ``data`` = (X, y, X_test, y_test) or None."""
     from minidl.analysis import pca_2d, unflatten_params
-    from minidl.executors import _pinned_pool
+    from minidl.executors import pinned_process_pool
     from minidl.models import MLP
     from minidl.plots.analysis import plot_weight_pca
     from minidl.training import accuracy
@@ -101,7 +101,7 @@ def run(cfg: dict, run_dir: Path, data=None, log=print) -> dict:
     study = cfg["Study"]
     seeds = list(range(study["first_seed"], study["first_seed"] + study["runs"]))
     if study["workers"] > 1 and len(seeds) > 1:
-        with _pinned_pool(min(study["workers"], len(seeds))) as pool:
+        with pinned_process_pool(min(study["workers"], len(seeds))) as pool:
             runs = list(pool.map(train_one, seeds, [cfg] * len(seeds), [X] * len(seeds), [y] * len(seeds)))
     else:
         runs = [train_one(s, cfg, X, y) for s in seeds]

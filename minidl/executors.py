@@ -40,7 +40,7 @@ from pathlib import Path
 
 from minidl.fileio import atomic_write_bytes
 
-__all__ = ["run_point", "LocalExecutor", "DaskExecutor", "make_executor", "ExecutorError",
+__all__ = ["run_point", "pinned_process_pool", "LocalExecutor", "DaskExecutor", "make_executor", "ExecutorError",
            "start_local_cluster", "BLAS_THREAD_VARS"]
 
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -80,7 +80,7 @@ def run_point(cfg: dict, run_dir: str | Path) -> dict:
 
 # ---- the local process pool ------------------------------------------------------
 
-def _pinned_pool(workers: int):
+def pinned_process_pool(workers: int):
     """A process pool whose workers use one BLAS thread each (set before NumPy loads there)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -107,7 +107,7 @@ class LocalExecutor:
 
     def __enter__(self):
         if self.workers > 1:
-            self.pool = _pinned_pool(self.workers)
+            self.pool = pinned_process_pool(self.workers)
         return self
 
     def __exit__(self, *exc):
