@@ -21,16 +21,15 @@ function, all three networks) and summary.json.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from minidl.config import ConfigError, Key, apply_overrides, load_yaml, positive, positive_int, validate
+from minidl.config import Key, positive, positive_int
 from minidl.layers import ACTIVATIONS
-from minidl.runs import create_run_dir, write_config, write_summary
+from experiments.cli import cli, load_study_config, run_study
+from minidl.runs import write_summary
 
 FUNCTIONS = {
     "sinc": ("sin(5 pi x) / (5 pi x)", lambda x: np.sin(5 * np.pi * x) / (5 * np.pi * x)),
@@ -159,25 +158,12 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
 
 
 def load_config(path: str, overrides=()) -> dict:
-    return validate(apply_overrides(load_yaml(path), overrides), SCHEMA, str(path))
+    return load_study_config(path, overrides, SCHEMA)
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m experiments.fit_function", description=__doc__.split("\n")[0])
-    parser.add_argument("config", help="YAML config, e.g. configs/mlds/fit_function.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set Train.epochs=200 (repeatable)")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.config, args.set)
-    run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-    write_config(run_dir, cfg)
-    run(cfg, run_dir)
-    return run_dir
+    return run_study(argv, "experiments.fit_function", __doc__, SCHEMA, run)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    cli(main)

@@ -14,8 +14,6 @@ comes from ``experiments.fit_function``.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -23,8 +21,9 @@ import numpy as np
 
 from experiments.weight_pca import SCHEMA as PCA_SCHEMA
 from experiments.weight_pca import load_mnist_subset
-from minidl.config import ConfigError, Key, apply_overrides, load_yaml, positive, positive_int, validate
-from minidl.runs import MetricsWriter, create_run_dir, write_config, write_summary
+from minidl.config import Key, positive, positive_int
+from experiments.cli import cli, load_study_config, run_study
+from minidl.runs import MetricsWriter, write_summary
 
 SCHEMA = {
     "Data": {"dir": PCA_SCHEMA["Data"]["dir"], "subset": Key(int, 10000, positive_int, doc="the first N training images")},
@@ -82,25 +81,12 @@ def run(cfg: dict, run_dir: Path, data=None, log=print) -> dict:
 
 
 def load_config(path: str, overrides=()) -> dict:
-    return validate(apply_overrides(load_yaml(path), overrides), SCHEMA, str(path))
+    return load_study_config(path, overrides, SCHEMA)
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m experiments.grad_norm_mnist", description=__doc__.split("\n")[0])
-    parser.add_argument("config", help="YAML config, e.g. configs/mlds/grad_norm_mnist.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set Train.epochs=1 (repeatable)")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.config, args.set)
-    run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-    write_config(run_dir, cfg)
-    run(cfg, run_dir)
-    return run_dir
+    return run_study(argv, "experiments.grad_norm_mnist", __doc__, SCHEMA, run)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ConfigError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    cli(main)

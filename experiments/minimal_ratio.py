@@ -33,20 +33,19 @@ summary.json.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from experiments.fit_function import FUNCTIONS, function_data
-from minidl.config import ConfigError, Key, apply_overrides, load_yaml, positive, positive_int, validate
+from minidl.config import Key, positive, positive_int, validate
 from minidl.fileio import atomic_write_text
 from minidl.layers import ACTIVATIONS
-from minidl.runs import create_run_dir, write_config, write_summary
+from experiments.cli import cli, load_study_config, run_study, study_parser
+from minidl.runs import write_summary
 
 
 def _sizes(value):
@@ -237,30 +236,19 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
 
 
 def load_config(path: str, overrides=()) -> dict:
-    return validate(apply_overrides(load_yaml(path), overrides), SCHEMA, str(path))
+    return load_study_config(path, overrides, SCHEMA)
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m experiments.minimal_ratio", description=__doc__.split("\n")[0])
-    parser.add_argument("config", help="YAML config, e.g. configs/mlds/minimal_ratio.yaml "
-                                       "(with --replot: a finished run folder)")
-    parser.add_argument("--replot", action="store_true", help="only redraw minimal_ratio.png of the run folder given")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set Study.runs=10 (repeatable)")
+    parser = study_parser("experiments.minimal_ratio", __doc__)
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw minimal_ratio.png of the run folder given as CONFIG")
     args = parser.parse_args(argv)
     if args.replot:
         print(f"wrote {replot(args.config)}")
         return Path(args.config)
-    cfg = load_config(args.config, args.set)
-    run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-    write_config(run_dir, cfg)
-    run(cfg, run_dir)
-    return run_dir
+    return run_study(argv, "experiments.minimal_ratio", __doc__, SCHEMA, run, parser=parser)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    cli(main)
