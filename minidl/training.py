@@ -24,7 +24,7 @@ import numpy as np
 
 from minidl.progress import Progress
 
-__all__ = ["Trainer", "Diverged", "Interrupted", "accuracy"]
+__all__ = ["Trainer", "Diverged", "Interrupted", "accuracy", "evaluate"]
 
 
 class Diverged(ArithmeticError):
@@ -134,15 +134,26 @@ class Trainer:
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 4096) -> dict:
         """Mean loss (and accuracy) over (X, y), without touching the parameters."""
-        n = len(X)
-        total_loss, correct = 0.0, 0
-        for start in range(0, n, batch_size):
-            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
-            out = self.model.forward(xb)
-            total_loss += self.loss.forward(out, yb) * len(yb)
-            if self.classification:
-                correct += np.count_nonzero(out.argmax(axis=1) == yb)
-        result = {"loss": float(total_loss / n)}
-        if self.classification:
-            result["acc"] = int(correct) / n
-        return result
+        return evaluate(self.model, self.loss, X, y, batch_size, self.classification)
+
+
+def evaluate(model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 4096, classification: bool = True) -> dict:
+    """``{'loss': mean loss, 'acc': accuracy}`` of ``model`` over (X, y), in chunks of ``batch_size`` rows.
+
+    Forward passes only: the parameters and their gradients are not touched.
+    ``classification=False`` leaves out the accuracy (e.g. for regression).
+    """
+    n = len(X)
+    if n == 0:
+        raise ValueError("evaluate needs at least one example; got an empty X")
+    total_loss, correct = 0.0, 0
+    for start in range(0, n, batch_size):
+        xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+        out = model.forward(xb)
+        total_loss += loss.forward(out, yb) * len(yb)
+        if classification:
+            correct += np.count_nonzero(out.argmax(axis=1) == yb)
+    result = {"loss": float(total_loss / n)}
+    if classification:
+        result["acc"] = int(correct) / n
+    return result

@@ -14,16 +14,23 @@ What is where:
                 analytic gradients), hessian, minimal_ratio, default_tolerance
 - ``pca``       pca_2d: project weight snapshots to 2-D
 - ``jacobian``  input_jacobian: d outputs / d inputs per example
+- ``sensitivity``  output_jacobian (softmax or logits), sensitivity: per-example ||J(x)||_F
+- ``sharpness``    sharpness: the largest loss rise in an eps-box, from random samples
+- ``interpolation`` interpolate, interpolation_alphas, interpolation_curve: the loss between two minima
 
 Everything is exact up to rounding, computed from the analytic backward
 passes; run it in float64 (``model.astype(np.float64)``) for second derivatives.
 """
 from minidl.analysis.hessian import default_tolerance, hessian, hessian_vector_product, minimal_ratio
+from minidl.analysis.interpolation import interpolate, interpolation_alphas, interpolation_curve
 from minidl.analysis.jacobian import input_jacobian
 from minidl.analysis.params import (RecordingLoss, flatten_grads, flatten_params, grad_norm, loss_and_grad,
                                     unflatten_params)
 from minidl.analysis.pca import PCA2D, pca_2d
+from minidl.analysis.sensitivity import output_jacobian, sensitivity
+from minidl.analysis.sharpness import sharpness
 
 __all__ = ["flatten_params", "unflatten_params", "flatten_grads", "loss_and_grad", "grad_norm", "RecordingLoss",
            "hessian_vector_product", "hessian", "minimal_ratio", "default_tolerance",
-           "pca_2d", "PCA2D", "input_jacobian"]
+           "pca_2d", "PCA2D", "input_jacobian",
+           "output_jacobian", "sensitivity", "sharpness", "interpolate", "interpolation_alphas", "interpolation_curve"]

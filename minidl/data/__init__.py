@@ -17,12 +17,12 @@ Where things are:
 - ``csvfile``     the course CSV format: load_csv (cached), write_csv
 - ``csv_cache``   the ``<csv>.cache.npz`` binary cache and when it is trusted
 - ``mnist``       load_mnist(split), mnist_to_csv
-- ``batches``     train_val_split, iterate_minibatches, subset
+- ``batches``     train_val_split, iterate_minibatches, subset, shuffle_labels
 - ``errors``      DataError(ValueError), ChecksumError, DownloadError
 
 Importing this package reads no files and opens no connections.
 """
-from minidl.data.batches import iterate_minibatches, subset, train_val_split
+from minidl.data.batches import iterate_minibatches, shuffle_labels, subset, train_val_split
 from minidl.data.csvfile import format_csv, load_csv, parse_csv_bytes, write_csv
 from minidl.data.download import copy_mnist, default_data_dir, download_mnist, ensure_mnist
 from minidl.data.errors import ChecksumError, DataError, DownloadError
@@ -34,5 +34,5 @@ __all__ = [
     "SPLITS",
     "copy_mnist", "default_data_dir", "download_mnist", "ensure_mnist",
     "format_csv", "iterate_minibatches", "load_csv", "load_idx", "load_mnist",
-    "mnist_to_csv", "parse_csv_bytes", "subset", "train_val_split", "write_csv",
+    "mnist_to_csv", "parse_csv_bytes", "shuffle_labels", "subset", "train_val_split", "write_csv",
 ]

@@ -91,6 +91,19 @@ def subset(X: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator | None
     return X[idx], y[idx]
 
 
+def shuffle_labels(y: np.ndarray, rng) -> np.ndarray:
+    """The labels ``y`` (N,) in a random order: a new array, for the random-labels experiment.
+
+    A permutation, not fresh draws: every class keeps its count, so only the
+    pairing of images with labels is destroyed (Zhang et al. 2017).  ``rng``
+    is a np.random.Generator or an int seed; the same seed gives the same labels.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"shuffle_labels expects labels of shape (N,); got {y.shape}")
+    return y[np.random.default_rng(rng).permutation(len(y))]
+
+
 def _check_pair(X: np.ndarray, y: np.ndarray) -> int:
     """Return N after checking X is (N, ...) and y is (N,)."""
     if np.ndim(X) < 1 or np.ndim(y) != 1 or len(X) != len(y):

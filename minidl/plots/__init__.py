@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from minidl.fileio import atomic_write_bytes  # noqa: E402
 
-__all__ = ["plt", "subplots", "save"]
+__all__ = ["plt", "subplots", "save", "wrap_title"]
 
 STYLE = {
     "figure.dpi": 110,
@@ -42,6 +42,12 @@ def subplots(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float =
         ax.grid(True, alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     return fig, axes
+
+
+def wrap_title(title: str, width: int) -> str:
+    """Wrap each line of a title to ``width`` characters, so it is never cut off."""
+    import textwrap
+    return "\n".join(part for line in title.split("\n") for part in textwrap.wrap(line, width) or [""])
 
 
 def save(fig, path: str | os.PathLike) -> Path:

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from minidl.plots import save, subplots
+from minidl.plots import save, subplots, wrap_title
 
 __all__ = ["plot_function_fit", "plot_grad_norm", "plot_weight_pca", "plot_minimal_ratio"]
-
-
-def _wrap(title: str, width: int) -> str:
-    """Wrap each line of a title to ``width`` characters, so it is never cut off."""
-    import textwrap
-    return "\n".join(part for line in title.split("\n") for part in textwrap.wrap(line, width) or [""])
 
 
 def plot_function_fit(x: np.ndarray, target: np.ndarray, fits: dict, path: str | Path, title: str) -> Path:
@@ -51,7 +45,7 @@ def plot_grad_norm(traces: dict, path: str | Path, title: str, loss_label: str =
         steps = np.arange(1, len(trace["grad_norm"]) + 1)
         ax_g.plot(steps, trace["grad_norm"], lw=0.9, label=label)
         ax_l.plot(steps, trace["loss"], lw=0.9, label=label)
-    ax_g.set(ylabel="||gradient||, all parameters", yscale="log", title=_wrap(title, 62))
+    ax_g.set(ylabel="||gradient||, all parameters", yscale="log", title=wrap_title(title, 62))
     ax_l.set(xlabel=xlabel, ylabel=loss_label, yscale="log")
     if len(traces) > 1:
         ax_g.legend(fontsize=8)
@@ -95,7 +89,7 @@ def plot_weight_pca(projections: np.ndarray, run: np.ndarray, accuracy: np.ndarr
         _pca_panel(axes[0, 1], moves[0], run, accuracy, epoch, moves[1], label_every_point=True)
         axes[0, 1].set_title("displacement from each run's start, theta_t - theta_0, projected jointly\n"
                              "(labels: accuracy % at every snapshot)", fontsize=9)
-    fig.suptitle(_wrap(title, 150))
+    fig.suptitle(wrap_title(title, 150))
     return save(fig, path)
 
 
@@ -112,6 +106,6 @@ def plot_minimal_ratio(ratios: np.ndarray, losses: np.ndarray, converged: np.nda
         ax.scatter(ratios[~converged], losses[~converged], s=26, marker="x", color="tab:red",
                    label=f"||grad|| < {threshold:g} not reached ({int((~converged).sum())} runs)")
     ax.set(xlabel="minimal ratio (fraction of Hessian eigenvalues > 0)", ylabel="training MSE at the end",
-           yscale="log", title=_wrap(title, 90))
+           yscale="log", title=wrap_title(title, 90))
     ax.legend(fontsize=8)
     return save(fig, path)

@@ -1,0 +1,115 @@
+"""Figures of the generalization studies (NTU MLDS 2018 HW1-3): random labels, parameter count,
+interpolation between two minima, and sensitivity and sharpness against batch size.
+
+Train curves are blue and test curves orange throughout; loss is drawn solid, accuracy dashed,
+so a reader can tell the lines apart on the twin-axis figures without the legend.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from minidl.plots import save, subplots, wrap_title
+
+__all__ = ["plot_random_labels", "plot_vs_params", "plot_interpolation", "plot_vs_batch_size"]
+
+TRAIN, TEST = "tab:blue", "tab:orange"
+MEASURE_COLOURS = ("tab:green", "tab:purple", "tab:red", "tab:brown")
+
+
+def _merged_legend(ax, twin, **kwargs) -> None:
+    """One legend for the lines of both y axes of a twin-axis plot."""
+    lines, labels = ax.get_legend_handles_labels()
+    more_lines, more_labels = twin.get_legend_handles_labels()
+    ax.legend(lines + more_lines, labels + more_labels, **kwargs)
+
+
+def plot_random_labels(rows: list[dict], path: str | Path, title: str, passed_epoch: int | None = None) -> Path:
+    """Loss and accuracy against epoch, train (random labels) and test (true labels), side by side.
+
+    ``rows`` have keys epoch, train_loss, train_acc, test_loss, test_acc.  ``passed_epoch``, the
+    first epoch with train accuracy > 0.99, is marked by a dotted vertical line.
+    """
+    epochs = np.array([r["epoch"] for r in rows], dtype=float)
+    fig, axes = subplots(1, 2, width=5.4, height=4.0)
+    for ax, kind, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
+        ax.plot(epochs, [r[f"train_{kind}"] for r in rows], color=TRAIN, label="train (random labels)")
+        ax.plot(epochs, [r[f"test_{kind}"] for r in rows], color=TEST, label="test (true labels)")
+        if passed_epoch is not None:
+            ax.axvline(passed_epoch, color="grey", ls=":", lw=1, label=f"train acc > 0.99 (epoch {passed_epoch})")
+        ax.set(xlabel="epoch", ylabel=label, title=label)
+        ax.legend(fontsize=8)
+    axes[1].set_ylim(-0.02, 1.02)
+    fig.suptitle(wrap_title(title, 110))
+    return save(fig, path)
+
+
+def plot_vs_params(params: np.ndarray, rows: list[dict], kind: str, path: str | Path, title: str) -> Path:
+    """Train and test ``kind`` ('loss' or 'acc') of each model against its parameter count (log x).
+
+    ``rows[i]`` holds ``train_<kind>`` and ``test_<kind>`` of the model with ``params[i]`` parameters.
+    """
+    order = np.argsort(params)
+    x = np.asarray(params)[order]
+    fig, ax = subplots(width=6.4, height=4.2)
+    for split, colour, marker in (("train", TRAIN, "o"), ("test", TEST, "s")):
+        ax.plot(x, [rows[i][f"{split}_{kind}"] for i in order], "-" + marker, color=colour, ms=4, label=split)
+    ylabel = "cross-entropy loss" if kind == "loss" else "accuracy"
+    ax.set(xscale="log", xlabel="number of parameters (log scale)", ylabel=ylabel, title=wrap_title(title, 70))
+    ax.legend()
+    return save(fig, path)
+
+
+def plot_interpolation(rows: list[dict], labels: tuple[str, str], path: str | Path, title: str) -> Path:
+    """Loss (left axis, log) and accuracy (right axis) along theta(alpha) = (1 - alpha) theta1 + alpha theta2.
+
+    ``rows`` are ``interpolation_curve`` rows: alpha, train_loss, train_acc, test_loss, test_acc.
+    ``labels`` name the two models at alpha = 0 and alpha = 1.
+    """
+    alpha = np.array([r["alpha"] for r in rows])
+    fig, ax = subplots(width=7.2, height=4.6)
+    twin = ax.twinx()
+    for split, colour in (("train", TRAIN), ("test", TEST)):
+        ax.plot(alpha, [r[f"{split}_loss"] for r in rows], "-", color=colour, lw=1.6, label=f"{split} loss")
+        twin.plot(alpha, [r[f"{split}_acc"] for r in rows], "--", color=colour, lw=1.3, label=f"{split} accuracy")
+    for a, label in zip((0.0, 1.0), labels):
+        ax.axvline(a, color="grey", lw=0.8, ls=":")
+        ax.annotate(label, xy=(a, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", fontsize=8, color="dimgrey")
+    ax.set(xlabel="alpha  (theta = (1 - alpha) theta1 + alpha theta2)", ylabel="cross-entropy loss (log scale)",
+           yscale="log", title=wrap_title(title, 80))
+    twin.set_ylabel("accuracy")
+    twin.set_ylim(-0.02, 1.02)
+    twin.grid(False)
+    _merged_legend(ax, twin, fontsize=8, loc="center left")
+    return save(fig, path)
+
+
+def plot_vs_batch_size(batch_sizes, rows: list[dict], measures: dict[str, np.ndarray], measure_label: str,
+                       path: str | Path, title: str, log_measure: bool = False) -> Path:
+    """Two panels against batch size (log x): loss and accuracy, each with ``measures`` on a twin axis.
+
+    ``rows[i]`` holds train_loss, test_loss, train_acc, test_acc of the model trained with
+    ``batch_sizes[i]``; ``measures`` maps a legend label (e.g. 'sensitivity') to one value per model.
+    """
+    bs = np.asarray(batch_sizes, dtype=float)
+    fig, axes = subplots(1, 2, width=5.8, height=4.4)
+    for ax, kind, ylabel in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
+        twin = ax.twinx()
+        style = "-o" if kind == "loss" else "--o"
+        for split, colour in (("train", TRAIN), ("test", TEST)):
+            ax.plot(bs, [r[f"{split}_{kind}"] for r in rows], style, color=colour, ms=4, label=f"{split} {ylabel}")
+        for (label, values), colour in zip(measures.items(), MEASURE_COLOURS):
+            twin.plot(bs, values, "-^", color=colour, ms=5, lw=1.8, label=label)
+        ax.set(xscale="log", xlabel="batch size (log scale)", ylabel=ylabel)
+        twin.set_ylabel(measure_label)
+        if log_measure:
+            twin.set_yscale("log")
+        twin.grid(False)
+        ax.set_xticks(bs)
+        ax.set_xticklabels([f"{int(b)}" for b in bs])
+        ax.minorticks_off()
+        _merged_legend(ax, twin, fontsize=7, loc="best")
+    fig.suptitle(wrap_title(title, 120))
+    return save(fig, path)
