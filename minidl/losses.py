@@ -29,6 +29,9 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}   # same-width view of a signed int
+
+
 def check_labels(targets, n: int, num_classes: int) -> np.ndarray:
     """Validate integer class labels for a batch of ``n`` rows and ``num_classes`` classes.
 
@@ -45,7 +48,8 @@ def check_labels(targets, n: int, num_classes: int) -> np.ndarray:
             raise ValueError(f"labels must be integers; got dtype {y.dtype} ({where}); "
                              "convert with y.astype(np.int64)")
         raise ValueError(f"labels must be integers; got dtype {y.dtype}")
-    if n and (y.min() < 0 or y.max() >= num_classes):
+    # one reduction instead of min() and max(): seen as unsigned, a negative label is huge
+    if n and (y.view(_UNSIGNED[y.itemsize]) if y.dtype.kind == "i" else y).max() >= num_classes:
         bad = int(np.flatnonzero((y < 0) | (y >= num_classes))[0])
         raise ValueError(f"labels must be in [0, {num_classes}); got {y[bad]} at index {bad}")
     return y
@@ -71,29 +75,43 @@ class SoftmaxCrossEntropy:
 
     def __init__(self):
         self._cache = None
+        self._offsets = np.zeros(0, dtype=np.intp)    # n * C for row n, kept between batches of one size
+
+    def _label_positions(self, y: np.ndarray, n: int, c: int) -> np.ndarray:
+        """Positions of z[n, y_n] in the flattened (N*C,) logits: n*C + y_n.
+
+        One 1-D gather ``z.ravel()[k]`` costs half of ``z[arange(N), y]``, and the
+        offsets n*C are reused while the batch size stays the same.
+        """
+        offsets = self._offsets
+        if len(offsets) != n or (n > 1 and offsets[1] != c):
+            offsets = self._offsets = np.arange(n, dtype=np.intp) * c
+        return offsets + y
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
         z = _check_logits(logits, "SoftmaxCrossEntropy")
         n, c = z.shape
         y = check_labels(targets, n, c)
-        shifted = z - z.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
+        at_label = self._label_positions(y, n, c)
+        shifted = z - z.max(axis=1, keepdims=True)      # a new array: the caller's logits stay as they are
+        picked = shifted.ravel()[at_label]              # shifted[n, y_n]
+        exp = np.exp(shifted, out=shifted)
         sumexp = exp.sum(axis=1)
-        rows = np.arange(n)
-        # log softmax(z)[y] = shifted[y] - log(sum exp(shifted))
-        loss = float(np.log(sumexp).sum() - shifted[rows, y].sum()) / n
-        self._cache = (exp, sumexp, rows, y)
+        # -log softmax(z)[y] = log(sum exp(shifted)) - shifted[y]
+        loss = float((np.log(sumexp) - picked).sum()) / n
+        self._cache = (exp, sumexp, at_label)
         return loss
 
     def backward(self) -> np.ndarray:
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy: backward called before forward")
-        exp, sumexp, rows, y = self._cache
+        exp, sumexp, at_label = self._cache
         # dL/dz = (p - onehot(y)) / N, with p = exp / sumexp; reuse exp's buffer for p
         n = exp.shape[0]
         dz = exp
-        dz *= (1.0 / n / sumexp)[:, None].astype(dz.dtype, copy=False)
-        dz[rows, y] -= dz.dtype.type(1.0 / n)
+        sumexp *= n
+        dz /= sumexp[:, None]
+        dz.ravel()[at_label] -= dz.dtype.type(1.0 / n)
         self._cache = None       # exp was overwritten: a second backward would be wrong
         return dz
 

@@ -1,6 +1,8 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from __future__ import annotations
 
+import numpy as np
+
 from minidl.optim.base import Optimizer, _check
 
 
@@ -35,10 +37,15 @@ class SGD(Optimizer):
         # plain SGD, p <- p - lr g: no state and no weight decay, so skip the
         # general loop's per-parameter bookkeeping (it costs as much as the
         # update itself for the small layers of a batch-10 network)
-        lr = self.lr
+        # lr as a 0-d array of the gradient's dtype: a ufunc given a Python float
+        # converts it on every call, which costs more than a 10x30 multiply
+        lr = np.array(self.lr, dtype=self.params[0].dtype)
         for p in self.params:
-            if p.grad is not None:
-                p.data -= lr * p.grad
+            g = p.grad
+            if g is not None:
+                if g.dtype != lr.dtype:
+                    lr = np.array(self.lr, dtype=g.dtype)
+                p.data -= g * lr
 
     def _update(self, p, g, state):
         mu = self.momentum
