@@ -81,21 +81,39 @@ def run_point(cfg: dict, run_dir: str | Path) -> dict:
 # ---- the local process pool ------------------------------------------------------
 
 def pinned_process_pool(workers: int):
-    """A process pool whose workers use one BLAS thread each (set before NumPy loads there)."""
+    """A process pool whose workers use one BLAS thread each.
+
+    The thread variables must be in a worker's environment before NumPy loads
+    there, and ProcessPoolExecutor starts its workers one by one, when tasks
+    need them.  So the variables stay set in this process for as long as the
+    pool lives (every worker started meanwhile inherits them), and the old
+    values come back when the pool shuts down, e.g. at the end of its ``with``.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    class PinnedPool(ProcessPoolExecutor):
+        def shutdown(self, *args, **kwargs):
+            try:
+                super().shutdown(*args, **kwargs)
+            finally:
+                _restore(saved)
+
     saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
     os.environ.update({k: "1" for k in BLAS_THREAD_VARS})
     try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        pool.submit(int).result()      # start the workers now, while the variables are set
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return pool
+        return PinnedPool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    except BaseException:
+        _restore(saved)
+        raise
+
+
+def _restore(saved: dict) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 class LocalExecutor:

@@ -1,7 +1,10 @@
-"""Sweep runner units: grid expansion, point identity, aggregation over seeds."""
+"""Sweep runner units: grid expansion, point identity, aggregation over seeds, pinned worker pools."""
+import os
+
 import pytest
 
 from minidl.config import ConfigError
+from minidl.executors import BLAS_THREAD_VARS, pinned_process_pool
 from minidl.plots.training import mean_curve
 from minidl.sweep import aggregate_over_seeds, expand_grid, point_id
 
@@ -73,3 +76,20 @@ def test_a_failed_point_travels_back_from_a_worker_with_its_files(tmp_path):
     assert sorted(p.name for p in (tmp_path / "point").iterdir()) == \
         ["config.yaml", "escape.txt", "summary.json", "train.log"]          # no file outside the point's folder
     assert json.loads((tmp_path / "point" / "summary.json").read_text())["error"] == "OSError: no MNIST here"
+
+
+def _worker_environment(delay):
+    import os
+    import time
+    time.sleep(delay)                  # keep this worker busy, so the pool has to start the other one
+    return os.getpid(), {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
+
+
+def test_every_worker_of_a_pinned_pool_gets_one_blas_thread(monkeypatch):
+    # the pool starts its workers one by one, on demand: the second must be pinned as well as the first
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with pinned_process_pool(2) as pool:
+        results = list(pool.map(_worker_environment, [0.5, 0.5, 0.5, 0.5]))
+    assert len({pid for pid, _ in results}) == 2
+    assert all(env == {k: "1" for k in BLAS_THREAD_VARS} for _, env in results)
+    assert "OPENBLAS_NUM_THREADS" not in os.environ          # this process's environment is restored
