@@ -225,6 +225,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, choices=(1, 2), default=2, help="BLAS / torch threads (default 2)")
     p.add_argument("--repeats", type=int, default=5, help="timed epochs per implementation and config (>= 3)")
     p.add_argument("--warmup", type=int, default=6000, help="examples trained before timing (default 6000)")
+    p.add_argument("--chunk", type=int, default=10000,
+                   help="examples per interleaving round (default 10000: an epoch is 6 rounds)")
     p.add_argument("--configs", nargs="+", default=["A", "B", "C", "D", "A64"],
                    choices=["A", "B", "C", "D", "A64"])
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
@@ -233,6 +235,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.repeats < 3 and not args.worker:
         p.error("--repeats must be at least 3 (the table shows medians)")
+    if not 0 < args.chunk <= N_EXAMPLES and not args.worker:
+        p.error(f"--chunk must be in [1, {N_EXAMPLES}]")
     return args
 
 
@@ -258,23 +262,36 @@ def main(argv=None) -> None:
     print(f"threads {args.threads}; {os.cpu_count()} cores; numpy {info['numpy']} ({info['blas']}); "
           f"torch {info.get('torch', 'not installed')}; load average {os.getloadavg()[0]:.2f} at start")
 
-    times, cpu = {}, {}    # (config, impl) -> [wall seconds, ...], [CPU seconds, ...]
+    times, cpu = {}, {}    # (config, impl) -> [wall seconds per epoch, ...], [CPU seconds, ...]
+    round_times = {}       # config -> [{impl: seconds of that round's chunk}, ...]
     peaks = {"float32": [], "float64": []}
     data_source = None
+    chunks = N_EXAMPLES // args.chunk
     wall_start = time.perf_counter()
     for name in args.configs:
         config, dtype = (name[:-2], "float64") if name.endswith("64") else (name, "float32")
         peaks[dtype].append(flat.ask(op="peak", dtype=dtype)["gflops"])
         for impl, client in clients.items():                     # warm-up, untimed
             client.ask(op="epoch", config=config, dtype=dtype, n=args.warmup)
+        rounds = 0
         for rep in range(args.repeats):
-            order = list(clients.items())
-            order = order[rep % len(order):] + order[:rep % len(order)]      # rotate who goes first
-            for impl, client in order:
-                r = client.ask(op="epoch", config=config, dtype=dtype, n=N_EXAMPLES)
-                times.setdefault((name, impl), []).append(r["seconds"])
-                cpu.setdefault((name, impl), []).append(r["cpu"])
-                data_source = r["data"]
+            epoch_wall = dict.fromkeys(clients, 0.0)
+            epoch_cpu = dict.fromkeys(clients, 0.0)
+            for _ in range(chunks):          # an epoch = `chunks` rounds; each round runs every implementation once
+                order = list(clients.items())
+                order = order[rounds % len(order):] + order[:rounds % len(order)]      # rotate who goes first
+                rounds += 1
+                chunk = {}
+                for impl, client in order:
+                    r = client.ask(op="epoch", config=config, dtype=dtype, n=args.chunk)
+                    chunk[impl] = r["seconds"]
+                    epoch_wall[impl] += r["seconds"]
+                    epoch_cpu[impl] += r["cpu"]
+                    data_source = r["data"]
+                round_times.setdefault(name, []).append(chunk)
+            for impl in clients:
+                times.setdefault((name, impl), []).append(epoch_wall[impl] * N_EXAMPLES / (chunks * args.chunk))
+                cpu.setdefault((name, impl), []).append(epoch_cpu[impl] * N_EXAMPLES / (chunks * args.chunk))
         print(f"  {name} done ({time.perf_counter() - wall_start:.0f} s)", file=sys.stderr)
     peaks = {k: max(v) for k, v in peaks.items() if v}
     for client in clients.values():
@@ -296,7 +313,8 @@ def main(argv=None) -> None:
         cfg = CONFIGS[config]
         med = {i: statistics.median(times[(name, i)]) for i in clients}
         bound = cfg.epoch_flops() / (peaks[dtype] * 1e9)
-        rows[name] = dict(median=med, bound=bound, seconds={i: times[(name, i)] for i in clients})
+        rows[name] = dict(median=med, bound=bound, seconds={i: times[(name, i)] for i in clients},
+                          rounds=round_times[name])
         label = f"{name}: {cfg.describe()}" + (" f64" if dtype == "float64" else "")
         sec = lambda i: f"{med[i]:.3f}" if i in med else "-"            # noqa: E731
         rate = lambda i: f"{N_EXAMPLES / med[i] / 1e3:.0f}k" if i in med else "-"   # noqa: E731
@@ -317,6 +335,17 @@ def main(argv=None) -> None:
         print(f"  {name:<4} " + "  ".join(f"{i} {v:.3f}" for i, v in med.items()) +
               f"   minidl/flat {med['minidl'] / med['flat']:.2f}" +
               (f"   minidl/torch {med['minidl'] / med['torch']:.2f}" if "torch" in med else ""))
+    # the same ratios from paired rounds: each round runs the same chunk in every implementation
+    # back to back, so both sides of a ratio see the same machine; the median over rounds
+    # is the steadiest number this benchmark gives on a shared machine
+    print(f"\nPaired ratios (median over {len(next(iter(round_times.values())))} rounds of {args.chunk} examples; "
+          "each round runs every implementation back to back):")
+    for name in args.configs:
+        rounds = round_times[name]
+        paired = {f"minidl/{other}": statistics.median(r["minidl"] / r[other] for r in rounds)
+                  for other in clients if other != "minidl"}
+        rows[name]["paired"] = paired
+        print(f"  {name:<4} " + "   ".join(f"{k} {v:.2f}" for k, v in paired.items()))
     if args.json:
         args.json.write_text(json.dumps({"threads": args.threads, "info": info, "peaks": peaks,
                                          "data": data_source, "rows": rows}, indent=1))
