@@ -17,15 +17,26 @@ import argparse
 import sys
 from pathlib import Path
 
-from minidl.config import apply_overrides, load_yaml, validate
+from minidl.config import Key, apply_overrides, load_yaml, validate
 from minidl.runs import create_run_dir, write_config
 
-__all__ = ["load_study_config", "study_parser", "run_study", "cli"]
+__all__ = ["OUTPUT_SCHEMA", "load_study_config", "study_parser", "run_study", "cli"]
+
+# every study's Output section: runs/<name or config stem>-<time>/
+OUTPUT_SCHEMA = {"dir": Key(str, "runs", doc="parent folder of the run folder"),
+                 "name": Key((str, type(None)), None, doc="run folder prefix; null: the config file's stem")}
 
 
-def load_study_config(path, overrides, schema: dict) -> dict:
-    """Read ``path``, apply ``--set`` overrides and validate against ``schema``."""
-    return validate(apply_overrides(load_yaml(path), overrides), schema, str(path))
+def load_study_config(path, overrides, schema: dict, check=None) -> dict:
+    """Read ``path``, apply ``--set`` overrides and validate against ``schema``.
+
+    ``check(cfg, where)`` may raise ConfigError for what a schema cannot see
+    (e.g. a main-job config nested in the study's).
+    """
+    cfg = validate(apply_overrides(load_yaml(path), overrides), schema, str(path))
+    if check is not None:
+        check(cfg, str(path))
+    return cfg
 
 
 def study_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
@@ -37,10 +48,10 @@ def study_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def run_study(argv, module: str, doc: str | None, schema: dict, run, parser=None) -> Path:
-    """Parse, validate, make the run folder, write config.yaml, then ``run(cfg, run_dir)``."""
+def run_study(argv, module: str, doc: str | None, schema: dict, run, parser=None, check=None) -> Path:
+    """Parse, validate (and ``check``), make the run folder, write config.yaml, then ``run(cfg, run_dir)``."""
     args = (parser or study_parser(module, doc)).parse_args(argv)
-    cfg = load_study_config(args.config, args.set, schema)
+    cfg = load_study_config(args.config, args.set, schema, check)
     run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
     write_config(run_dir, cfg)
     run(cfg, run_dir)

@@ -28,7 +28,7 @@ import numpy as np
 
 from minidl.config import Key, positive, positive_int
 from minidl.layers import ACTIVATIONS
-from experiments.cli import cli, load_study_config, run_study
+from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
 from minidl.runs import write_summary
 
 FUNCTIONS = {
@@ -68,7 +68,7 @@ SCHEMA = {
         "seed": Key(int, 0, doc="initialisation (and shuffling when batch_size < points)"),
         "workers": Key(int, 2, positive_int, doc="parallel worker processes"),
     },
-    "Output": {"dir": Key(str, "runs"), "name": Key((str, type(None)), None)},
+    "Output": OUTPUT_SCHEMA,
 }
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from experiments.weight_pca import SCHEMA as PCA_SCHEMA
 from experiments.weight_pca import load_mnist_subset
 from minidl.config import Key, positive, positive_int
-from experiments.cli import cli, load_study_config, run_study
+from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
 from minidl.runs import MetricsWriter, write_summary
 
 SCHEMA = {
@@ -30,7 +30,7 @@ SCHEMA = {
     "Model": PCA_SCHEMA["Model"],
     "Train": {"epochs": Key(int, 5, positive_int), "batch_size": Key(int, 100, positive_int),
               "learning_rate": Key(float, 1e-3, positive, doc="Adam"), "seed": Key(int, 0)},
-    "Output": {"dir": Key(str, "runs"), "name": Key((str, type(None)), None)},
+    "Output": OUTPUT_SCHEMA,
 }
 
 

@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.cli import OUTPUT_SCHEMA
 from minidl.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
 from minidl.runs import create_run_dir, read_metrics, write_config, write_summary
 
@@ -43,7 +44,7 @@ SCHEMA = {
         "select": Key(str, "last", choices=["last", "max"]),
         "runs": Key((dict, type(None)), None, doc="extra legend label -> finished run folder"),
     },
-    "Output": {"dir": Key(str, "runs"), "name": Key((str, type(None)), None)},
+    "Output": OUTPUT_SCHEMA,
 }
 
 

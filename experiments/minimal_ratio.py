@@ -44,7 +44,7 @@ from experiments.fit_function import FUNCTIONS, function_data
 from minidl.config import Key, positive, positive_int, validate
 from minidl.fileio import atomic_write_text
 from minidl.layers import ACTIVATIONS
-from experiments.cli import cli, load_study_config, run_study, study_parser
+from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study, study_parser
 from minidl.runs import write_summary
 
 
@@ -69,7 +69,7 @@ SCHEMA = {
     },
     "Study": {"runs": Key(int, 100, positive_int), "first_seed": Key(int, 0),
               "workers": Key(int, 2, positive_int)},
-    "Output": {"dir": Key(str, "runs"), "name": Key((str, type(None)), None)},
+    "Output": OUTPUT_SCHEMA,
 }
 
 

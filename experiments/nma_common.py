@@ -41,6 +41,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from experiments.cli import OUTPUT_SCHEMA  # noqa: E402
 from minidl.config import ConfigError, Key, apply_overrides, load_yaml, positive_int, validate  # noqa: E402
 from minidl.layers import Linear, LogSoftmax, Sequential  # noqa: E402
 from minidl.models import MLP  # noqa: E402
@@ -67,10 +68,6 @@ DATA_SCHEMA = {
     "dir": Key(str, None, doc="MNIST folder; null: $MINIDL_DATA, else data/"),
     "working_set": Key(int, 500, positive_int, doc="training images drawn with replacement"),
     "seed": Key(int, SEED, doc="seed of the working set, the initialisation and the batches"),
-}
-OUTPUT_SCHEMA = {
-    "dir": Key(str, "runs", doc="parent folder of the run folder"),
-    "name": Key(str, None, doc="run name; null: the config file's stem"),
 }
 
 

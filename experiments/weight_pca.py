@@ -23,7 +23,7 @@ import numpy as np
 
 from minidl.config import Key, positive, positive_int
 from minidl.layers import ACTIVATIONS
-from experiments.cli import cli, load_study_config, run_study
+from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
 from minidl.runs import write_summary
 
 
@@ -41,7 +41,7 @@ SCHEMA = {
               "learning_rate": Key(float, 1e-3, positive, doc="Adam"),
               "every": Key(int, 3, positive_int, doc="collect parameters every this many epochs")},
     "Study": {"runs": Key(int, 8, positive_int), "first_seed": Key(int, 0), "workers": Key(int, 2, positive_int)},
-    "Output": {"dir": Key(str, "runs"), "name": Key((str, type(None)), None)},
+    "Output": OUTPUT_SCHEMA,
 }
 
 
