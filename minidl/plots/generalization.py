@@ -12,7 +12,7 @@ import numpy as np
 
 from minidl.plots import save, subplots, wrap_title
 
-__all__ = ["plot_random_labels", "plot_vs_params", "plot_interpolation", "plot_vs_batch_size"]
+__all__ = ["plot_random_labels", "plot_vs_params", "plot_interpolation", "plot_vs_batch_size", "plot_sharpness"]
 
 TRAIN, TEST = "tab:blue", "tab:orange"
 MEASURE_COLOURS = ("tab:green", "tab:purple", "tab:red", "tab:brown")
@@ -56,7 +56,7 @@ def plot_vs_params(params: np.ndarray, rows: list[dict], kind: str, path: str | 
     for split, colour, marker in (("train", TRAIN, "o"), ("test", TEST, "s")):
         ax.plot(x, [rows[i][f"{split}_{kind}"] for i in order], "-" + marker, color=colour, ms=4, label=split)
     ylabel = "cross-entropy loss" if kind == "loss" else "accuracy"
-    ax.set(xscale="log", xlabel="number of parameters (log scale)", ylabel=ylabel, title=wrap_title(title, 70))
+    ax.set(xscale="log", xlabel="number of parameters (log scale)", ylabel=ylabel, title=wrap_title(title, 60))
     ax.legend()
     return save(fig, path)
 
@@ -75,8 +75,8 @@ def plot_interpolation(rows: list[dict], labels: tuple[str, str], path: str | Pa
         twin.plot(alpha, [r[f"{split}_acc"] for r in rows], "--", color=colour, lw=1.3, label=f"{split} accuracy")
     for a, label in zip((0.0, 1.0), labels):
         ax.axvline(a, color="grey", lw=0.8, ls=":")
-        ax.annotate(label, xy=(a, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                    textcoords="offset points", fontsize=8, color="dimgrey")
+        ax.annotate(label, xy=(a, 0.55), xycoords=("data", "axes fraction"), xytext=(3, 0),
+                    textcoords="offset points", fontsize=8, color="dimgrey", rotation=90, va="center")
     ax.set(xlabel="alpha  (theta = (1 - alpha) theta1 + alpha theta2)", ylabel="cross-entropy loss (log scale)",
            yscale="log", title=wrap_title(title, 80))
     twin.set_ylabel("accuracy")
@@ -86,30 +86,66 @@ def plot_interpolation(rows: list[dict], labels: tuple[str, str], path: str | Pa
     return save(fig, path)
 
 
-def plot_vs_batch_size(batch_sizes, rows: list[dict], measures: dict[str, np.ndarray], measure_label: str,
-                       path: str | Path, title: str, log_measure: bool = False) -> Path:
-    """Two panels against batch size (log x): loss and accuracy, each with ``measures`` on a twin axis.
+def _batch_size_axis(ax, bs: np.ndarray) -> None:
+    """Log x axis with a tick at every batch size, labelled as a plain integer."""
+    ax.set(xscale="log", xlabel="batch size (log scale)")
+    ax.set_xticks(bs)
+    ax.set_xticklabels([f"{int(b)}" for b in bs])
+    ax.minorticks_off()
+
+
+def plot_vs_batch_size(batch_sizes, rows: list[dict], measure: np.ndarray, measure_label: str,
+                       path: str | Path, title: str) -> Path:
+    """Two panels against batch size (log x): loss and accuracy, each with ``measure`` on a twin axis.
 
     ``rows[i]`` holds train_loss, test_loss, train_acc, test_acc of the model trained with
-    ``batch_sizes[i]``; ``measures`` maps a legend label (e.g. 'sensitivity') to one value per model.
+    ``batch_sizes[i]``; ``measure`` is one value per model (e.g. its sensitivity), named by
+    ``measure_label``, which is kept short: the twin axis and the legend both show it.
     """
     bs = np.asarray(batch_sizes, dtype=float)
-    fig, axes = subplots(1, 2, width=5.8, height=4.4)
+    fig, axes = subplots(1, 2, width=6.0, height=4.4)
     for ax, kind, ylabel in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
         twin = ax.twinx()
         style = "-o" if kind == "loss" else "--o"
         for split, colour in (("train", TRAIN), ("test", TEST)):
             ax.plot(bs, [r[f"{split}_{kind}"] for r in rows], style, color=colour, ms=4, label=f"{split} {ylabel}")
-        for (label, values), colour in zip(measures.items(), MEASURE_COLOURS):
-            twin.plot(bs, values, "-^", color=colour, ms=5, lw=1.8, label=label)
-        ax.set(xscale="log", xlabel="batch size (log scale)", ylabel=ylabel)
-        twin.set_ylabel(measure_label)
-        if log_measure:
-            twin.set_yscale("log")
+        twin.plot(bs, measure, "-^", color=MEASURE_COLOURS[0], ms=5, lw=1.8, label=measure_label)
+        _batch_size_axis(ax, bs)
+        ax.set_ylabel(ylabel)
+        twin.set_ylabel(measure_label, color=MEASURE_COLOURS[0])
         twin.grid(False)
-        ax.set_xticks(bs)
-        ax.set_xticklabels([f"{int(b)}" for b in bs])
-        ax.minorticks_off()
-        _merged_legend(ax, twin, fontsize=7, loc="best")
+        _merged_legend(ax, twin, fontsize=8, loc="best")
+    fig.suptitle(wrap_title(title, 120))
+    return save(fig, path)
+
+
+def plot_sharpness(batch_sizes, sharpness: dict[float, list], grad_norms, samples: int, path: str | Path,
+                   title: str) -> Path:
+    """Sharpness against batch size (log-log), and the same divided by eps.
+
+    ``sharpness[eps][i]`` is the estimate for the model trained with ``batch_sizes[i]``;
+    ``grad_norms[i]`` is ||grad L||_2 of that model on the same loss.  The right panel shows
+    sharpness / eps: curves that coincide there grow linearly in eps, the signature of the
+    first-order term g . delta; the dashed line is what that term alone predicts for
+    ``samples`` uniform points, (E max of ``samples`` normals) * ||g||_2 / sqrt(3).
+    """
+    from statistics import NormalDist
+    bs = np.asarray(batch_sizes, dtype=float)
+    fig, (left, right) = subplots(1, 2, width=6.0, height=4.4)
+    for (eps, values), colour in zip(sorted(sharpness.items()), MEASURE_COLOURS):
+        values = np.asarray(values, dtype=float)
+        left.plot(bs, values, "-^", color=colour, ms=5, label=f"eps = {eps:g}")
+        right.plot(bs, values / eps, "-^", color=colour, ms=5, label=f"eps = {eps:g}")
+    # Blom's approximation of the expected maximum of n standard normals
+    expected_max = NormalDist().inv_cdf((samples - 0.375) / (samples + 0.25))
+    right.plot(bs, expected_max * np.asarray(grad_norms) / np.sqrt(3), "--", color="grey",
+               label=f"first-order term alone: {expected_max:.2f} ||grad L||_2 / sqrt(3)")
+    for ax in (left, right):
+        _batch_size_axis(ax, bs)
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    left.set(ylabel="sharpness: max L(theta + delta) - L(theta)",
+             title="sharpness (log scale)")
+    right.set(ylabel="sharpness / eps", title="sharpness / eps: equal curves = linear in eps")
     fig.suptitle(wrap_title(title, 120))
     return save(fig, path)
