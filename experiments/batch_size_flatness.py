@@ -6,9 +6,9 @@ sweep runner (``experiments.model_grid``).  For each final network:
 
 - train and test loss and accuracy (whole training set, whole test set);
 - **sensitivity** (Novak et al. 2018): the Frobenius norm of the Jacobian of
-  the softmax output (or the logits: ``Sensitivity.output``) with respect to
-  the input, ||J(x)||_F, per test example, then averaged
-  (``minidl.analysis.sensitivity``);
+  the softmax output, and of the logits, with respect to the input,
+  ||J(x)||_F, per test example, then averaged (``minidl.analysis.sensitivity``);
+  ``Sensitivity.output`` picks the one that ``sensitivity.png`` shows;
 - **sharpness** (Keskar et al. 2017): max over delta in the box
   [-eps, eps]^P of L(theta + delta) - L(theta), estimated from
   ``Sharpness.samples`` random points for each eps, with L the training
@@ -75,14 +75,16 @@ def measure(model, X_test, X_sharp, y_sharp, cfg: dict) -> dict:
     from minidl.training import evaluate
 
     start = time.perf_counter()
-    norms = sensitivity(model, X_test, output=cfg["Sensitivity"]["output"])
+    # both outputs are kept; Sensitivity.output picks the one the figure shows
+    norms = {output: sensitivity(model, X_test, output=output) for output in ("softmax", "logits")}
     spec = cfg["Sharpness"]
     model64, loss = model.astype(np.float64), SoftmaxCrossEntropy()
     X64 = X_sharp.astype(np.float64)
     sharp = sharpness(model64, lambda m: evaluate(m, loss, X64, y_sharp)["loss"], spec["epsilons"],
                       samples=spec["samples"], rng=spec["seed"])
     loss_and_grad(model64, loss, X64, y_sharp)         # ||grad L||: what the first-order term g . delta scales with
-    return {"sensitivity": float(norms.mean()), "sensitivity_std": float(norms.std()),
+    return {**{f"sensitivity_{k}": float(v.mean()) for k, v in norms.items()},
+            **{f"sensitivity_{k}_std": float(v.std()) for k, v in norms.items()},
             "sharpness": sharp["sharpness"], "sharpness_base_loss": sharp["loss"], "grad_norm": grad_norm(model64),
             "measure_seconds": round(time.perf_counter() - start, 2)}
 
@@ -125,15 +127,16 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
         model = load_model(t)
         tr, te = evaluate(model, loss, *splits["train"]), evaluate(model, loss, *splits["test"])
         row = {"batch_size": point[BATCH_KEY], "train_loss": tr["loss"], "train_acc": tr["acc"],
-               "test_loss": te["loss"], "test_acc": te["acc"], "sensitivity": m["sensitivity"],
-               "sensitivity_std": m["sensitivity_std"],
+               "test_loss": te["loss"], "test_acc": te["acc"],
+               **{k: v for k, v in m.items() if k.startswith("sensitivity")},
                **{f"sharpness_eps{e:g}": m["sharpness"][e] for e in epsilons},
                "sharpness_grad_norm": m["grad_norm"],
                "train_seconds": t.summary["wall_time_s"], "measure_seconds": m["measure_seconds"]}
         writer.write(row)
         rows.append(row)
         log(f"batch {row['batch_size']:5d}: train loss {tr['loss']:.4f} acc {tr['acc']:.4f}, test loss "
-            f"{te['loss']:.4f} acc {te['acc']:.4f}, sensitivity {m['sensitivity']:.4g}, sharpness "
+            f"{te['loss']:.4f} acc {te['acc']:.4f}, sensitivity {m['sensitivity_softmax']:.4g} (softmax) "
+            f"{m['sensitivity_logits']:.4g} (logits), sharpness "
             + ", ".join(f"{m['sharpness'][e]:.3g}" for e in epsilons))
 
     t = trained[0].cfg
@@ -141,7 +144,7 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
                f"images, {t['Train']['optimizer']} lr {t['Train']['learning_rate']:g}, {t['Train']['epochs']} epochs")
     batch_sizes = [r["batch_size"] for r in rows]
     output = cfg["Sensitivity"]["output"]
-    plot_vs_batch_size(batch_sizes, rows, [r["sensitivity"] for r in rows], f"sensitivity ({output})",
+    plot_vs_batch_size(batch_sizes, rows, [r[f"sensitivity_{output}"] for r in rows], f"sensitivity ({output})",
                        run_dir / "sensitivity.png",
                        f"loss, accuracy and sensitivity (mean over {len(X_test):,} test images of "
                        f"||d {output} / d x||_F) against batch size\n{setting}")

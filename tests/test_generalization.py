@@ -261,7 +261,7 @@ def test_batch_size_flatness_smoke(tmp_path, real_mnist_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert [m["batch_size"] for m in summary["models"]] == [16, 64, 256]
     for m in summary["models"]:
-        assert m["sensitivity"] > 0
+        assert m["sensitivity_softmax"] > 0 and m["sensitivity_logits"] > m["sensitivity_softmax"]
         sharp = [m[f"sharpness_eps{e}"] for e in ("0.0001", "0.001", "0.01")]
         assert 0 <= sharp[0] <= sharp[1] <= sharp[2]
     assert (run_dir / "sensitivity.png").is_file() and (run_dir / "sharpness.png").is_file()
