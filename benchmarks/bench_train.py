@@ -15,10 +15,12 @@ Configs (60,000 examples per epoch, plain SGD, softmax cross-entropy):
 Each implementation runs in its own worker process, started with the BLAS /
 OpenMP thread variables already set (``--threads``; torch also gets
 ``torch.set_num_threads``).  Workers load the data once and keep their models;
-the parent asks them for one epoch at a time, round-robin, so a burst of load
-on this shared machine hits all three alike.  Per config: a warm-up of
-``--warmup`` examples, then ``--repeats`` timed epochs each; the table shows
-medians.  The "bound" is the epoch's matrix-multiply FLOPs divided by the best
+the parent asks them for one round of ``--chunk`` examples at a time,
+round-robin, so a burst of load on this shared machine hits all three alike.
+Per config: a warm-up of ``--warmup`` examples, then ``--repeats`` timed epochs
+of 60,000 / chunk rounds each.  The table shows medians of the epoch times; the
+paired ratios are medians over the rounds of one implementation's time divided
+by another's for the same round, the steadiest numbers on a shared machine.  The "bound" is the epoch's matrix-multiply FLOPs divided by the best
 large-matmul rate (GFLOP/s) the NumPy worker measured during the same run.
 
 The implementations:
