@@ -69,7 +69,11 @@ def batch_points(cfg: dict, where: str = "config") -> list[dict]:
 
 
 def measure(model, X_test, X_sharp, y_sharp, cfg: dict) -> dict:
-    """Sensitivity over X_test and sharpness over (X_sharp, y_sharp) of one trained model."""
+    """Sensitivity over X_test and sharpness over (X_sharp, y_sharp) of one trained model.
+
+    The sensitivity is taken in the model's own dtype; then the model is converted to float64
+    in place for the sharpness, whose smallest loss rises are below float32's resolution.
+    """
     from minidl.analysis import grad_norm, loss_and_grad, sensitivity, sharpness
     from minidl.losses import SoftmaxCrossEntropy
     from minidl.training import evaluate

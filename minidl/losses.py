@@ -32,6 +32,17 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}   # same-width view of a signed int
 
 
+def _largest_label(y: np.ndarray):
+    """max(y), with any negative label counted as larger than every class.
+
+    Seen as unsigned, a negative integer is huge, so one reduction does the work
+    of min() and max(); a batch of 10 labels is checked on every training step.
+    """
+    if y.dtype.kind == "i" and y.dtype.isnative:
+        return y.view(_UNSIGNED[y.itemsize]).max()
+    return y.max() if y.dtype.kind == "u" or y.min() >= 0 else np.iinfo(np.uint64).max
+
+
 def check_labels(targets, n: int, num_classes: int) -> np.ndarray:
     """Validate integer class labels for a batch of ``n`` rows and ``num_classes`` classes.
 
@@ -48,8 +59,7 @@ def check_labels(targets, n: int, num_classes: int) -> np.ndarray:
             raise ValueError(f"labels must be integers; got dtype {y.dtype} ({where}); "
                              "convert with y.astype(np.int64)")
         raise ValueError(f"labels must be integers; got dtype {y.dtype}")
-    # one reduction instead of min() and max(): seen as unsigned, a negative label is huge
-    if n and (y.view(_UNSIGNED[y.itemsize]) if y.dtype.kind == "i" else y).max() >= num_classes:
+    if n and _largest_label(y) >= num_classes:
         bad = int(np.flatnonzero((y < 0) | (y >= num_classes))[0])
         raise ValueError(f"labels must be in [0, {num_classes}); got {y[bad]} at index {bad}")
     return y

@@ -43,6 +43,22 @@ def real_mnist_dir() -> Path:
     return found
 
 
+def signal_when_rows(proc, folder: Path, rows: int, sig, timeout: float = 120) -> Path | None:
+    """Send ``sig`` to the subprocess ``proc`` once ``folder/*/metrics.csv`` holds ``rows`` data rows.
+
+    Returns that metrics.csv, or None if the process ended (or ``timeout`` passed) first.
+    """
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = list(folder.glob("*/metrics.csv"))
+        if found and len(found[0].read_text().splitlines()) >= rows + 1:     # the header, then the rows
+            proc.send_signal(sig)
+            return found[0]
+        time.sleep(0.01)
+    return None
+
+
 def pytest_terminal_summary(terminalreporter):
     """Report the number of fuzzed bad inputs tried per category (tests/test_fuzz_inputs.py)."""
     from fuzzcount import FUZZED

@@ -12,11 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import signal_when_rows
 
 from experiments import batch_size_flatness, interpolation, parameter_count, random_labels
 from minidl.analysis import (flatten_params, interpolate, interpolation_alphas, interpolation_curve,
@@ -79,14 +79,7 @@ def test_random_labels_ctrl_c_keeps_the_epochs_and_writes_the_figure(tmp_path, r
                              "--set", f"Data.dir={real_mnist_dir}", "--set", "Data.subset=300",
                              "--set", f"Output.dir={tmp_path}"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline, metrics = time.monotonic() + 120, None
-    while time.monotonic() < deadline and proc.poll() is None:
-        found = list(tmp_path.glob("*/metrics.csv"))
-        if found and len(found[0].read_text().splitlines()) >= 4:          # three epochs are on disk
-            metrics = found[0]
-            proc.send_signal(signal.SIGINT)
-            break
-        time.sleep(0.01)
+    metrics = signal_when_rows(proc, tmp_path, 3, signal.SIGINT)      # three epochs are on disk
     out, err = proc.communicate(timeout=120)
     assert metrics is not None, f"the run ended before it could be interrupted:\n{out}\n{err}"
     assert proc.returncode == 128 + signal.SIGINT, err

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import strategies as S
 from minidl.gradcheck import check_model_loss
 from minidl.layers import Linear, LogSoftmax, Sequential
-from minidl.losses import MSELoss, NLLLoss, SoftmaxCrossEntropy, log_softmax, softmax
+from minidl.losses import MSELoss, NLLLoss, SoftmaxCrossEntropy, check_labels, log_softmax, softmax
 
 EXAMPLES = settings(max_examples=40)
 IDENTITY = Sequential()          # no layers: check_model_loss then checks dL/d(outputs) alone
@@ -219,3 +219,17 @@ def test_loss_gradient_keeps_the_output_dtype(make, dtype):
     grad = loss.backward()
     assert isinstance(value, float) and np.isfinite(value)
     assert grad.dtype == dtype and grad.shape == outputs.shape, (grad.dtype, grad.shape)
+
+
+@pytest.mark.parametrize("dtype", ["<i8", ">i8", "<i4", ">i2", "i1", "u1", "<u8", ">u4"])
+def test_check_labels_finds_out_of_range_labels_in_every_integer_dtype(dtype):
+    # the check takes max() over an unsigned view of signed labels; byte order and width must not fool it
+    good = np.array([0, 3, 9, 2], dtype=dtype)
+    assert check_labels(good, 4, 10) is good
+    with pytest.raises(ValueError, match=r"got 10 at index 1"):
+        check_labels(np.array([0, 10, 9, 2], dtype=dtype), 4, 10)
+    if np.dtype(dtype).kind == "i":
+        with pytest.raises(ValueError, match=r"got -1 at index 3"):
+            check_labels(np.array([0, 3, 9, -1], dtype=dtype), 4, 10)
+    with pytest.raises(ValueError, match=r"got 9 at index 2"):                  # a strided view is fine too
+        check_labels(np.array([0, 7, 3, 5, 9, 1], dtype=dtype)[::2], 3, 9)

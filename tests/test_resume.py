@@ -5,11 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import signal_when_rows
 
 from experiments import train as train_cli
 from minidl.checkpoint import CheckpointError
@@ -133,15 +133,7 @@ def test_sigterm_mid_epoch_then_resume_is_bit_identical(tmp_path, real_mnist_dir
     proc = subprocess.Popen([sys.executable, "-m", "experiments.train", *common,
                              "--set", f"Output.dir={tmp_path / 'killed'}"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    metrics = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        found = list((tmp_path / "killed").glob("*/metrics.csv"))
-        if found and len(found[0].read_text().splitlines()) >= 2:      # epoch 1 done: now inside epoch 2
-            metrics = found[0]
-            proc.send_signal(signal.SIGTERM)
-            break
-        time.sleep(0.01)
+    metrics = signal_when_rows(proc, tmp_path / "killed", 1, signal.SIGTERM)   # epoch 1 done: now inside epoch 2
     out, err = proc.communicate(timeout=120)
     assert metrics is not None, f"the run ended before it could be interrupted:\n{out}\n{err}"
     assert proc.returncode == 128 + signal.SIGTERM, err
