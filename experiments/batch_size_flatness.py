@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from experiments.model_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid
+from experiments.model_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
 from minidl.config import ConfigError, Key, positive, positive_int
 
 
@@ -101,10 +101,8 @@ def _measure_folder(trained, X_test, X_sharp, y_sharp, cfg):
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
     """Train one model per batch size, measure each, draw both figures, write results and summary."""
     from minidl.executors import pinned_process_pool
-    from minidl.losses import SoftmaxCrossEntropy
     from minidl.plots.generalization import plot_sharpness, plot_vs_batch_size
     from minidl.runs import MetricsWriter, write_summary
-    from minidl.training import evaluate
 
     start = time.perf_counter()
     points = batch_points(cfg, str(run_dir / "config.yaml"))
@@ -123,23 +121,19 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
     else:
         measured = [_measure_folder(*job) for job in jobs]
 
-    loss = SoftmaxCrossEntropy()
     epsilons = [float(e) for e in cfg["Sharpness"]["epsilons"]]
     writer = MetricsWriter(run_dir / "results.csv")
     rows = []
     for point, t, m in zip(points, trained, measured):
-        model = load_model(t)
-        tr, te = evaluate(model, loss, *splits["train"]), evaluate(model, loss, *splits["test"])
-        row = {"batch_size": point[BATCH_KEY], "train_loss": tr["loss"], "train_acc": tr["acc"],
-               "test_loss": te["loss"], "test_acc": te["acc"],
+        row = {"batch_size": point[BATCH_KEY], **train_test_metrics(load_model(t), splits),
                **{k: v for k, v in m.items() if k.startswith("sensitivity")},
                **{f"sharpness_eps{e:g}": m["sharpness"][e] for e in epsilons},
                "sharpness_grad_norm": m["grad_norm"],
                "train_seconds": t.summary["wall_time_s"], "measure_seconds": m["measure_seconds"]}
         writer.write(row)
         rows.append(row)
-        log(f"batch {row['batch_size']:5d}: train loss {tr['loss']:.4f} acc {tr['acc']:.4f}, test loss "
-            f"{te['loss']:.4f} acc {te['acc']:.4f}, sensitivity {m['sensitivity_softmax']:.4g} (softmax) "
+        log(f"batch {row['batch_size']:5d}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}, test loss "
+            f"{row['test_loss']:.4f} acc {row['test_acc']:.4f}, sensitivity {m['sensitivity_softmax']:.4g} (softmax) "
             f"{m['sensitivity_logits']:.4g} (logits), sharpness "
             + ", ".join(f"{m['sharpness'][e]:.3g}" for e in epsilons))
 

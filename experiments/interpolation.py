@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from experiments.model_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid
+from experiments.model_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
 from minidl.config import ConfigError, Key, is_number, positive_int
 
 SCHEMA = {
@@ -53,21 +53,17 @@ def two_points(cfg: dict, where: str = "config") -> list[dict]:
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
     """Train both models, evaluate the line between them, draw it, write the CSV and summary."""
     from minidl.analysis import flatten_params, interpolation_alphas, interpolation_curve
-    from minidl.losses import SoftmaxCrossEntropy
     from minidl.plots.generalization import plot_interpolation
     from minidl.runs import MetricsWriter, write_summary
     from minidl.sweep import point_label
-    from minidl.training import evaluate
 
     start = time.perf_counter()
     points = two_points(cfg, str(run_dir / "config.yaml"))
     trained = train_grid(cfg["Training"], points, run_dir, cfg["Study"]["workers"], log)
     splits = load_splits(trained[0].cfg)
-    loss = SoftmaxCrossEntropy()
 
     def measure(model) -> dict:
-        tr, te = evaluate(model, loss, *splits["train"]), evaluate(model, loss, *splits["test"])
-        return {"train_loss": tr["loss"], "train_acc": tr["acc"], "test_loss": te["loss"], "test_acc": te["acc"]}
+        return train_test_metrics(model, splits)
 
     models = [load_model(t) for t in trained]
     own = [measure(m) for m in models]

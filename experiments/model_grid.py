@@ -29,7 +29,8 @@ import numpy as np
 
 from minidl.config import REQUIRED, ConfigError, Key
 
-__all__ = ["GRID_SCHEMA", "TRAINING_KEY", "Trained", "IncompleteGrid", "resolve_points", "grid_check", "train_grid", "load_model", "load_splits"]
+__all__ = ["GRID_SCHEMA", "TRAINING_KEY", "Trained", "IncompleteGrid", "resolve_points", "grid_check", "train_grid", "load_model", "load_splits",
+           "train_test_metrics"]
 
 TRAINING_KEY = Key(dict, REQUIRED, doc="a main-job training config (Model, Train, Data) shared by every model")
 GRID_SCHEMA = {
@@ -98,13 +99,13 @@ def train_grid(training: dict, points: list[dict], run_dir: Path, workers: int, 
     return trained
 
 
-def load_model(trained: Trained, dtype=None):
-    """The network of a trained point, with its final parameters (last.npz), optionally in ``dtype``."""
+def load_model(trained: Trained):
+    """The network of a trained point, with its final parameters (last.npz)."""
     from minidl.checkpoint import restore
     from minidl.trainconfig import build_model
     model = build_model(trained.cfg, np.random.default_rng(0))     # the parameters are overwritten
     restore(trained.folder / "last.npz", model)
-    return model.astype(dtype) if dtype is not None else model
+    return model
 
 
 def load_splits(training_cfg: dict) -> dict:
@@ -112,3 +113,14 @@ def load_splits(training_cfg: dict) -> dict:
     from minidl.job import load_data
     data = load_data(training_cfg)
     return {"train": data["train"], "test": data["test"]}
+
+
+def train_test_metrics(model, splits: dict) -> dict:
+    """``{'train_loss', 'train_acc', 'test_loss', 'test_acc'}`` of ``model`` on ``load_splits``' two splits."""
+    from minidl.losses import SoftmaxCrossEntropy
+    from minidl.training import evaluate
+    loss, out = SoftmaxCrossEntropy(), {}
+    for split in ("train", "test"):
+        result = evaluate(model, loss, *splits[split])
+        out[f"{split}_loss"], out[f"{split}_acc"] = result["loss"], result["acc"]
+    return out

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from experiments.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from experiments.model_grid import TRAINING_KEY, grid_check, load_model, load_splits, train_grid
+from experiments.model_grid import TRAINING_KEY, grid_check, load_model, load_splits, train_grid, train_test_metrics
 from minidl.config import Key, positive_int
 
 
@@ -46,26 +46,22 @@ def grid_points(cfg: dict, where: str = "config") -> list[dict]:
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
     """Train one network per width, evaluate each, draw both figures, write results and summary."""
-    from minidl.losses import SoftmaxCrossEntropy
     from minidl.plots.generalization import plot_vs_params
     from minidl.runs import MetricsWriter, write_summary
-    from minidl.training import evaluate
 
     start = time.perf_counter()
     trained = train_grid(cfg["Training"], grid_points(cfg), run_dir, cfg["Study"]["workers"], log)
     splits = load_splits(trained[0].cfg)           # every width trains on the same data
-    loss = SoftmaxCrossEntropy()
     writer = MetricsWriter(run_dir / "results.csv")
     rows = []
     for width, point in zip(cfg["Study"]["widths"], trained):
         model = load_model(point)
-        tr, te = evaluate(model, loss, *splits["train"]), evaluate(model, loss, *splits["test"])
-        row = {"width": width, "params": model.num_parameters(), "train_loss": tr["loss"], "train_acc": tr["acc"],
-               "test_loss": te["loss"], "test_acc": te["acc"], "train_seconds": point.summary["wall_time_s"]}
+        row = {"width": width, "params": model.num_parameters(), **train_test_metrics(model, splits),
+               "train_seconds": point.summary["wall_time_s"]}
         writer.write(row)
         rows.append(row)
-        log(f"width {width:3d} ({row['params']:6,d} parameters): train loss {tr['loss']:.4f} acc {tr['acc']:.4f}, "
-            f"test loss {te['loss']:.4f} acc {te['acc']:.4f}")
+        log(f"width {width:3d} ({row['params']:6,d} parameters): train loss {row['train_loss']:.4f} "
+            f"acc {row['train_acc']:.4f}, test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}")
     t = trained[0].cfg["Train"]
     setting = (f"MLP 784-(w x {cfg['Study']['hidden_layers']})-10 ReLU, {len(splits['train'][0]):,} MNIST training "
                f"images, {t['optimizer']} lr {t['learning_rate']:g}, batch {t['batch_size']}, {t['epochs']} epochs")
