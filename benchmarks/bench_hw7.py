@@ -54,10 +54,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(REPO))      # run from anywhere without installing minidl
 
-from minidl.config import apply_overrides, load_yaml  # noqa: E402
+from minidl.runs.config import apply_overrides, load_yaml  # noqa: E402
 from minidl.data import load_mnist  # noqa: E402
 from minidl.losses import SoftmaxCrossEntropy  # noqa: E402
-from minidl.trainconfig import build_model, build_optimizer, resolve  # noqa: E402
+from minidl.runs.job_config import build_model, build_optimizer, resolve  # noqa: E402
 from minidl.training import Trainer  # noqa: E402
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from minidl.executors import ExecutorError
-from minidl.sweep import load_sweep, run_sweep
+from minidl.runs.executors import ExecutorError
+from minidl.runs.sweep_runner import load_sweep, run_sweep
 
 
 def main(argv=None) -> int:

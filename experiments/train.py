@@ -20,10 +20,10 @@ import signal
 import sys
 from pathlib import Path
 
-from minidl.config import ConfigError, apply_overrides, load_yaml
-from minidl.job import resume_training, run_training
-from minidl.runs import create_run_dir
-from minidl.trainconfig import resolve
+from minidl.runs.config import ConfigError, apply_overrides, load_yaml
+from minidl.runs.job import resume_training, run_training
+from minidl.runs.folder import create_run_dir
+from minidl.runs.job_config import resolve
 
 
 def load_config(path: str, overrides=()) -> dict:

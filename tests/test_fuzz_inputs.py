@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fuzzcount import FUZZED
-from minidl.config import ConfigError, apply_overrides
+from minidl.runs.config import ConfigError, apply_overrides
 from minidl.data import load_idx, parse_csv_bytes
 from minidl.layers import Linear, ReLU, Sequential, Sigmoid
 from minidl.losses import MSELoss, NLLLoss, SoftmaxCrossEntropy
-from minidl.trainconfig import resolve
+from minidl.runs.job_config import resolve
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from conftest import signal_when_rows
 
-from experiments import batch_size_flatness, interpolation, parameter_count, random_labels
+from experiments.mlds import batch_size_flatness, interpolation, parameter_count, random_labels
 from minidl.analysis import (flatten_params, interpolate, interpolation_alphas, interpolation_curve,
                              output_jacobian, sensitivity, sharpness)
-from minidl.config import ConfigError
+from minidl.runs.config import ConfigError
 from minidl.data import shuffle_labels
 from minidl.layers import Linear
 from minidl.losses import MSELoss, SoftmaxCrossEntropy, softmax
@@ -75,7 +75,7 @@ def test_random_labels_smoke_memorises_and_writes_every_epoch(tmp_path):
 @pytest.mark.integration
 def test_random_labels_ctrl_c_keeps_the_epochs_and_writes_the_figure(tmp_path, real_mnist_dir):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.random_labels", str(CONFIGS / "random_labels.yaml"),
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.mlds.random_labels", str(CONFIGS / "random_labels.yaml"),
                              "--set", f"Data.dir={real_mnist_dir}", "--set", "Data.subset=300",
                              "--set", f"Output.dir={tmp_path}"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments import hw7_compare, hw7_gradients
+from experiments.hw7 import compare as hw7_compare, gradients as hw7_gradients
 from minidl import init
-from minidl.config import ConfigError, apply_overrides, load_yaml
-from minidl.hooks import GradientStats
-from minidl.job import load_data, run_training
+from minidl.runs.config import ConfigError, apply_overrides, load_yaml
+from minidl.training.callbacks import GradientStats
+from minidl.runs.job import load_data, run_training
 from minidl.layers import Linear
 from minidl.losses import SoftmaxCrossEntropy
 from minidl.models import MLP
 from minidl.optim import SGD
 from minidl.plots.gradients import layer_norm_columns, plot_gradient_profiles
-from minidl.trainconfig import resolve
+from minidl.runs.job_config import resolve
 from minidl.training import Trainer
 
 HW7 = Path(__file__).resolve().parents[1] / "configs" / "hw7"

@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from experiments import fit_function, grad_norm_mnist, minimal_ratio, weight_pca
-from minidl.config import ConfigError
+from experiments.mlds import fit_function, grad_norm_mnist, minimal_ratio, weight_pca
+from minidl.runs.config import ConfigError
 from minidl.models import MLP
 
 CONFIGS = "configs/mlds"

@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from experiments import nma_common
-from experiments.nma_common import build_model, perturb
-from minidl.config import ConfigError
+from experiments.nma import common as nma_common
+from experiments.nma.common import build_model, perturb
+from minidl.runs.config import ConfigError
 from minidl.losses import NLLLoss
 from minidl.models import MLP
-from minidl.newton import finite_difference_hessian, newton
+from minidl.toys.newton import finite_difference_hessian, newton
 from minidl.optim import SGD
-from minidl.timing import time_forward_backward
+from minidl.util.timing import time_forward_backward
 from minidl.training import Trainer
 
 
@@ -63,7 +63,7 @@ def _loss(model, X, y):
 
 
 def test_random_direction_deltas_match_direct_loss_evaluations():
-    from experiments.nma_random_search import random_direction_deltas
+    from experiments.nma.random_search import random_direction_deltas
     model, X, y = _tiny_problem()
     before = [p.data.copy() for p in model.parameters()]
     base, deltas = random_direction_deltas(model, NLLLoss(), X, y, 5, 0.05, np.random.default_rng(7))
@@ -79,7 +79,7 @@ def test_random_direction_deltas_match_direct_loss_evaluations():
 
 
 def test_gradient_step_delta_matches_a_direct_sgd_step():
-    from experiments.nma_random_search import gradient_step_delta
+    from experiments.nma.random_search import gradient_step_delta
     model, X, y = _tiny_problem(seed=3)
     delta, grad_norm = gradient_step_delta(model, NLLLoss(), X, y, lr=0.1)
     other = copy.deepcopy(model)
@@ -93,7 +93,7 @@ def test_gradient_step_delta_matches_a_direct_sgd_step():
 # ---- section 3: the two-parameter slice -------------------------------------------------------
 
 def test_two_parameter_gradient_is_the_derivative_of_the_two_parameter_loss():
-    from experiments.nma_conditioning import TwoParameterLoss
+    from experiments.nma.conditioning import TwoParameterLoss
     model, X, y = _tiny_problem(seed=5)
     model = build_model([], np.random.default_rng(0), dtype=np.float64)
     problem = TwoParameterLoss(model, NLLLoss(), X, y, (378, 0), 7)
@@ -146,17 +146,17 @@ def test_weight_images_accepts_a_model_and_rejects_other_shapes():
 # ---- configs ---------------------------------------------------------------------------------------
 
 def test_unknown_study_key_is_a_config_error_naming_it(tmp_path):
-    from experiments import nma_overparam
+    from experiments.nma import overparam as nma_overparam
     with pytest.raises(ConfigError, match=r"Study\.stpes.*did you mean steps"):
         nma_overparam.main(["configs/nma/overparam.yaml", "--set", "Study.stpes=3",
                             "--set", f"Output.dir={tmp_path}"])
-    from experiments import nma_conditioning
+    from experiments.nma import conditioning as nma_conditioning
     with pytest.raises(ConfigError, match=r"Study\.weight_index"):
         nma_conditioning.main(["configs/nma/conditioning.yaml", "--set", "Study.weight_index=[784, 0]",
                                "--set", f"Output.dir={tmp_path}"])
     assert not any(tmp_path.iterdir())              # failed before creating a run folder
     with pytest.raises(ConfigError, match="optimizers"):
-        from experiments import nma_adaptive
+        from experiments.nma import adaptive as nma_adaptive
         nma_adaptive.main(["configs/nma/adaptive.yaml", "--set", "Study.optimizers.SGD.momentun=0.9",
                            "--set", f"Output.dir={tmp_path}"])
 
@@ -190,7 +190,7 @@ def test_every_section_runs_end_to_end_with_tiny_settings(module, real_mnist_dir
     args = [f"configs/nma/{config}.yaml", "--set", f"Data.dir={real_mnist_dir}", "--set", f"Output.dir={tmp_path}"]
     for item in overrides:
         args += ["--set", item]
-    run_dir = importlib.import_module(f"experiments.{module}").main(args)
+    run_dir = importlib.import_module(f"experiments.nma.{module[4:]}").main(args)
     for name in ["config.yaml", "summary.json", *files]:
         assert (run_dir / name).stat().st_size > 0, name
     summary = json.loads((run_dir / "summary.json").read_text())

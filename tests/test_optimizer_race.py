@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments.optimizer_race import OPTIMIZER_SCHEMAS, main, run_race, validate_config
-from minidl.config import ConfigError, load_yaml
+from experiments.race.optimizer_race import OPTIMIZER_SCHEMAS, main, run_race, validate_config
+from minidl.runs.config import ConfigError, load_yaml
 from minidl.optim import OPTIMIZERS
 from minidl.plots.surfaces import log_spaced_indices
 
@@ -271,7 +271,7 @@ def test_main_set_overrides_and_output_name(tmp_path):
 def test_cli_reports_config_errors_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("Race: {surface: rosenbrock, steps: 10}\nOptimizers: {gd: {type: sgd, lr: 1e-4, momentun: 0.9}}\n")
-    proc = subprocess.run([sys.executable, "-m", "experiments.optimizer_race", str(bad)],
+    proc = subprocess.run([sys.executable, "-m", "experiments.race.optimizer_race", str(bad)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert "unknown key Optimizers.gd.momentun (did you mean momentum?)" in proc.stderr

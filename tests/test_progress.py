@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from minidl.progress import Progress
+from minidl.util.progress import Progress
 
 
 class FakeTerminal(io.StringIO):

@@ -12,10 +12,10 @@ import pytest
 from conftest import signal_when_rows
 
 from experiments import train as train_cli
-from minidl.checkpoint import CheckpointError
-from minidl.config import ConfigError
-from minidl.job import config_differences, resume_training, run_training
-from minidl.trainconfig import resolve
+from minidl.training.checkpoint import CheckpointError
+from minidl.runs.config import ConfigError
+from minidl.runs.job import config_differences, resume_training, run_training
+from minidl.runs.job_config import resolve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,7 @@ def test_interrupt_then_resume_gives_the_metrics_of_an_uninterrupted_run(tmp_pat
     assert straight["status"] == "completed"
 
     stopper = StopAfter(19 * 2 + 7)          # 19 batches per epoch: stop in the middle of epoch 3
-    from minidl import job
+    from minidl.runs import job
     original = job.TrainingRun.__init__
 
     def init_with_stopper(self, *args, **kwargs):

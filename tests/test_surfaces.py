@@ -1,9 +1,9 @@
-"""Tests for minidl.surfaces: analytic gradients, minima, vectorisation, registry."""
+"""Tests for minidl.toys.surfaces: analytic gradients, minima, vectorisation, registry."""
 import numpy as np
 import pytest
 
 from minidl.gradcheck import numerical_gradient, relative_error
-from minidl.surfaces import SURFACES, Quadratic, Rosenbrock, get_surface
+from minidl.toys.surfaces import SURFACES, Quadratic, Rosenbrock, get_surface
 
 # every registered surface, plus non-default options where a surface has them
 CASES = [(name, {}) for name in SURFACES] + [

@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from minidl.config import ConfigError
-from minidl.executors import BLAS_THREAD_VARS, pinned_process_pool
+from minidl.runs.config import ConfigError
+from minidl.runs.executors import BLAS_THREAD_VARS, pinned_process_pool
 from minidl.plots.training import mean_curve
-from minidl.sweep import aggregate_over_seeds, expand_grid, point_id
+from minidl.runs.sweep_runner import aggregate_over_seeds, expand_grid, point_id
 
 
 def test_grid_is_the_product_in_file_order():
@@ -44,7 +44,7 @@ def test_mean_curve_averages_epoch_by_epoch_over_common_epochs():
 # ---- executors (no cluster needed) ----------------------------------------------
 
 def test_make_executor_checks_its_arguments():
-    from minidl.executors import DaskExecutor, LocalExecutor, make_executor
+    from minidl.runs.executors import DaskExecutor, LocalExecutor, make_executor
     assert isinstance(make_executor("local", 3), LocalExecutor) and make_executor("local", 3).workers == 3
     assert isinstance(make_executor("dask", scheduler="tcp://host:8786"), DaskExecutor)    # connects on enter
     with pytest.raises(ValueError, match="needs the dask executor"):
@@ -67,7 +67,7 @@ def test_a_failed_point_travels_back_from_a_worker_with_its_files(tmp_path):
     import json
     import pickle
 
-    from minidl.executors import PointFailed, write_point_files
+    from minidl.runs.executors import PointFailed, write_point_files
     result = {"summary": {"status": "failed", "error": "OSError: no MNIST here"},
               "files": {"train.log": b"Traceback ...\n", "summary.json": b"{}", "../escape.txt": b"x"}}
     exc = pickle.loads(pickle.dumps(PointFailed(result)))        # as Dask ships it to the client

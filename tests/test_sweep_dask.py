@@ -18,9 +18,9 @@ import pytest
 distributed = pytest.importorskip("distributed")   # the 'dist' extra; .ci/run installs it
 
 from experiments import sweep as sweep_cli  # noqa: E402
-from minidl import executors  # noqa: E402
-from minidl.executors import BLAS_THREAD_VARS, start_local_cluster  # noqa: E402
-from minidl.sweep import load_sweep, run_sweep  # noqa: E402
+from minidl.runs import executors  # noqa: E402
+from minidl.runs.executors import BLAS_THREAD_VARS, start_local_cluster  # noqa: E402
+from minidl.runs.sweep_runner import load_sweep, run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +116,7 @@ def test_a_worker_killed_mid_point_is_replaced_and_the_sweep_completes(cluster, 
     marker = tmp_path / "killed-once"
 
     def dies_on_first_attempt(cfg, folder_name):
-        from minidl import executors as on_worker
+        from minidl.runs import executors as on_worker
         if folder_name.startswith("learning_rate0.5_seed1-") and not marker.exists():
             marker.touch()
             _kill_own_worker()
@@ -133,7 +133,7 @@ def test_a_worker_killed_mid_point_is_replaced_and_the_sweep_completes(cluster, 
 
 def test_a_point_whose_worker_dies_twice_is_recorded_as_failed(cluster, tmp_path, real_mnist_dir, monkeypatch):
     def always_dies(cfg, folder_name):
-        from minidl import executors as on_worker
+        from minidl.runs import executors as on_worker
         if folder_name.startswith("learning_rate0.5_seed1-"):
             _kill_own_worker()
         return on_worker.run_point_remotely(cfg, folder_name)
@@ -160,7 +160,7 @@ def test_rerunning_a_half_finished_sweep_runs_only_the_missing_points(cluster, l
     calls.mkdir()
 
     def counted(cfg, folder_name):
-        from minidl import executors as on_worker
+        from minidl.runs import executors as on_worker
         (calls / folder_name).touch()
         return on_worker.run_point_remotely(cfg, folder_name)
 
@@ -183,7 +183,7 @@ def test_a_point_whose_training_raises_is_retried_once_then_recorded_with_its_tr
     def counted(cfg, folder_name):
         import uuid
 
-        from minidl import executors as on_worker
+        from minidl.runs import executors as on_worker
         (attempts / uuid.uuid4().hex).touch()
         return on_worker.run_point_remotely(cfg, folder_name)
 

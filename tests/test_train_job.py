@@ -7,10 +7,10 @@ import pytest
 
 from experiments import sweep as sweep_cli
 from experiments import train as train_cli
-from minidl.checkpoint import CheckpointError, load_checkpoint
-from minidl.job import run_training
+from minidl.training.checkpoint import CheckpointError, load_checkpoint
+from minidl.runs.job import run_training
 from minidl.models import MLP, TwoLayerNet
-from minidl.trainconfig import resolve
+from minidl.runs.job_config import resolve
 
 
 def _train(tmp_path, data_dir, *extra):

@@ -2,8 +2,8 @@
 import pytest
 
 from experiments.train import load_config
-from minidl.config import ConfigError, apply_overrides
-from minidl.trainconfig import resolve
+from minidl.runs.config import ConfigError, apply_overrides
+from minidl.runs.job_config import resolve
 
 BASE = {"Train": {"batch_size": 64, "learning_rate": 0.1, "reg": 0.001, "epochs": 10,
                   "momentum": 0.0, "debug": False},
@@ -91,7 +91,7 @@ def test_config_file_errors_name_the_file(tmp_path):
 def test_softmax_regression_relu_can_be_switched_off():
     import numpy as np
     from minidl.layers import ReLU
-    from minidl.trainconfig import build_model
+    from minidl.runs.job_config import build_model
     with_relu = build_model(resolve({"Model": {"type": "SoftmaxRegression"}}, "c"), np.random.default_rng(0))
     linear = build_model(resolve({"Model": {"type": "SoftmaxRegression", "relu": False}}, "c"), np.random.default_rng(0))
     assert isinstance(with_relu[1], ReLU) and len(linear) == 1

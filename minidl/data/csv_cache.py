@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from minidl.data.common import N_CLASSES, N_PIXELS
-from minidl.fileio import atomic_save_npz
+from minidl.util.fileio import atomic_save_npz
 
 CACHE_SUFFIX = ".cache.npz"
 _VERSION = 1

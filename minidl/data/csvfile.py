@@ -39,7 +39,7 @@ import numpy as np
 from minidl.data import csv_cache
 from minidl.data.common import N_CLASSES, N_PIXELS, PIXEL_MAX, pixels_to_float
 from minidl.data.errors import DataError
-from minidl.fileio import atomic_write_bytes
+from minidl.util.fileio import atomic_write_bytes
 
 N_FIELDS = 1 + N_PIXELS            # label, then the pixels
 _BLOCK_BYTES = 1 << 16             # ~20 MNIST rows: small temporaries stay in cache and in

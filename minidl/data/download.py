@@ -7,7 +7,7 @@ without internet it raises :class:`DownloadError` whose message is the exact
 ``python data_download.py --source ... --dest ...`` command to run instead.
 
 Every file is checked against its published md5 before it is written, and
-written with :func:`minidl.fileio.atomic_write_bytes`, so a half-finished
+written with :func:`minidl.util.fileio.atomic_write_bytes`, so a half-finished
 download never sits under the final name.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from minidl.data.errors import ChecksumError, DataError, DownloadError
-from minidl.progress import Progress
-from minidl.fileio import atomic_write_bytes
+from minidl.util.progress import Progress
+from minidl.util.fileio import atomic_write_bytes
 
 # The published md5 of each file (https://yann.lecun.com/exdb/mnist/ mirrors).
 MNIST_MD5 = {

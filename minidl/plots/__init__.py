@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from minidl.fileio import atomic_write_bytes  # noqa: E402
+from minidl.util.fileio import atomic_write_bytes  # noqa: E402
 
 __all__ = ["plt", "subplots", "save", "wrap_title"]
 

@@ -1,4 +1,4 @@
-"""Figures for optimizers on 2-D test surfaces (``minidl.surfaces``).
+"""Figures for optimizers on 2-D test surfaces (``minidl.toys.surfaces``).
 
 Both functions take *tracks*: a sequence of objects with the attributes
 
@@ -7,7 +7,7 @@ Both functions take *tracks*: a sequence of objects with the attributes
     values:      ``(T+1,)`` float array, f(p_0) .. f(p_T)
     diverged_at: the step at which the run diverged, or None
 
-(``experiments.optimizer_race.RaceRun`` is one).  Each returns a matplotlib
+(``experiments.race.optimizer_race.RaceRun`` is one).  Each returns a matplotlib
 figure; write it with ``minidl.plots.save``.  Only a log-spaced subsample of
 each track (``max_points``) is drawn: 1e5 points per line would make slow,
 heavy PNGs and look no different.
@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from minidl.plots import plt, subplots
-from minidl.surfaces import Surface
+from minidl.toys.surfaces import Surface
 
 __all__ = ["log_spaced_indices", "plot_trajectories", "plot_errors"]
 

@@ -1,0 +1,172 @@
+"""Flatness vs generalization, part 2: sensitivity and sharpness against batch size (NTU MLDS 2018 HW1-3.3).
+
+The same network is trained with several batch sizes (``Grid``), from the
+same initialisation and for the same number of epochs, in parallel through the
+sweep runner (``minidl.runs.study_grid``).  For each final network:
+
+- train and test loss and accuracy (whole training set, whole test set);
+- **sensitivity** (Novak et al. 2018): the Frobenius norm of the Jacobian of
+  the softmax output, and of the logits, with respect to the input,
+  ||J(x)||_F, per test example, then averaged (``minidl.analysis.sensitivity``);
+  ``Sensitivity.output`` picks the one that ``sensitivity.png`` shows;
+- **sharpness** (Keskar et al. 2017): max over delta in the box
+  [-eps, eps]^P of L(theta + delta) - L(theta), estimated from
+  ``Sharpness.samples`` random points for each eps, with L the training
+  loss on the first ``Sharpness.train_examples`` training images, in float64
+  (``minidl.analysis.sharpness``).
+
+The measurements of the models run in parallel worker processes too.
+
+    python -m experiments.mlds.batch_size_flatness configs/mlds/batch_size_flatness.yaml
+
+Writes config.yaml, ``sweep-models/`` (one main-job run per batch size),
+``results.csv``, ``sensitivity.png``, ``sharpness.png`` and summary.json.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
+from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
+from minidl.runs.config import ConfigError, Key, positive, positive_int
+
+
+def _epsilons(value):
+    ok = isinstance(value, list) and value and all(positive(v) is None for v in value)
+    return None if ok else "a list of box half-widths > 0, e.g. [1.0e-4, 1.0e-3, 1.0e-2]"
+
+
+def _optional_count(value):
+    return None if value is None or positive_int(value) is None else "null (all) or an integer > 0"
+
+
+SCHEMA = {
+    **GRID_SCHEMA,
+    "Sensitivity": {"output": Key(str, "softmax", choices=["softmax", "logits"]),
+                    "test_examples": Key((int, type(None)), None, _optional_count,
+                                         doc="the first N test images; null: all 10,000")},
+    "Sharpness": {"epsilons": Key(list, [1.0e-4, 1.0e-3, 1.0e-2], _epsilons),
+                  "samples": Key(int, 1000, positive_int, doc="random points per box"),
+                  "train_examples": Key(int, 1000, positive_int, doc="the loss L is over the first N training images"),
+                  "seed": Key(int, 0)},
+    "Study": {"workers": Key(int, 2, positive_int)},
+    "Output": OUTPUT_SCHEMA,
+}
+
+BATCH_KEY = "Train.batch_size"
+
+
+def batch_points(cfg: dict, where: str = "config") -> list[dict]:
+    """The grid's points, which may vary the batch size only."""
+    from minidl.runs.sweep_runner import expand_grid
+    points = expand_grid(cfg["Grid"], where)
+    if any(set(p) != {BATCH_KEY} for p in points) or len(points) < 2:
+        raise ConfigError(f"{where}: Grid must vary {BATCH_KEY} alone, over at least two values; got {cfg['Grid']}")
+    return points
+
+
+def measure(model, X_test, X_sharp, y_sharp, cfg: dict) -> dict:
+    """Sensitivity over X_test and sharpness over (X_sharp, y_sharp) of one trained model.
+
+    The sensitivity is taken in the model's own dtype; then the model is converted to float64
+    in place for the sharpness, whose smallest loss rises are below float32's resolution.
+    """
+    from minidl.analysis import grad_norm, loss_and_grad, sensitivity, sharpness
+    from minidl.losses import SoftmaxCrossEntropy
+    from minidl.training import evaluate
+
+    start = time.perf_counter()
+    # both outputs are kept; Sensitivity.output picks the one the figure shows
+    norms = {output: sensitivity(model, X_test, output=output) for output in ("softmax", "logits")}
+    spec = cfg["Sharpness"]
+    model64, loss = model.astype(np.float64), SoftmaxCrossEntropy()
+    X64 = X_sharp.astype(np.float64)
+    sharp = sharpness(model64, lambda m: evaluate(m, loss, X64, y_sharp)["loss"], spec["epsilons"],
+                      samples=spec["samples"], rng=spec["seed"])
+    loss_and_grad(model64, loss, X64, y_sharp)         # ||grad L||: what the first-order term g . delta scales with
+    return {**{f"sensitivity_{k}": float(v.mean()) for k, v in norms.items()},
+            **{f"sensitivity_{k}_std": float(v.std()) for k, v in norms.items()},
+            "sharpness": sharp["sharpness"], "sharpness_base_loss": sharp["loss"], "grad_norm": grad_norm(model64),
+            "measure_seconds": round(time.perf_counter() - start, 2)}
+
+
+def _measure_folder(trained, X_test, X_sharp, y_sharp, cfg):
+    """``measure`` of one trained point, run in a worker process."""
+    return measure(load_model(trained), X_test, X_sharp, y_sharp, cfg)
+
+
+def run(cfg: dict, run_dir: Path, log=print) -> dict:
+    """Train one model per batch size, measure each, draw both figures, write results and summary."""
+    from minidl.runs.executors import pinned_process_pool
+    from minidl.plots.generalization import plot_sharpness, plot_vs_batch_size
+    from minidl.runs.folder import MetricsWriter, write_summary
+
+    start = time.perf_counter()
+    points = batch_points(cfg, str(run_dir / "config.yaml"))
+    trained = train_grid(cfg["Training"], points, run_dir, cfg["Study"]["workers"], log)
+    splits = load_splits(trained[0].cfg)
+    X_test = splits["test"][0][:cfg["Sensitivity"]["test_examples"]]
+    n_sharp = cfg["Sharpness"]["train_examples"]
+    X_sharp, y_sharp = splits["train"][0][:n_sharp], splits["train"][1][:n_sharp]
+    log(f"measuring {len(trained)} models: sensitivity over {len(X_test):,} test images, sharpness from "
+        f"{cfg['Sharpness']['samples']} samples per eps on {len(X_sharp):,} training images")
+    jobs = [(t, X_test, X_sharp, y_sharp, cfg) for t in trained]
+    workers = min(cfg["Study"]["workers"], len(jobs))
+    if workers > 1:
+        with pinned_process_pool(workers) as pool:
+            measured = list(pool.map(_measure_folder, *zip(*jobs)))
+    else:
+        measured = [_measure_folder(*job) for job in jobs]
+
+    epsilons = [float(e) for e in cfg["Sharpness"]["epsilons"]]
+    writer = MetricsWriter(run_dir / "results.csv")
+    rows = []
+    for point, t, m in zip(points, trained, measured):
+        row = {"batch_size": point[BATCH_KEY], **train_test_metrics(load_model(t), splits),
+               **{k: v for k, v in m.items() if k.startswith("sensitivity")},
+               **{f"sharpness_eps{e:g}": m["sharpness"][e] for e in epsilons},
+               "sharpness_grad_norm": m["grad_norm"],
+               "train_seconds": t.summary["wall_time_s"], "measure_seconds": m["measure_seconds"]}
+        writer.write(row)
+        rows.append(row)
+        log(f"batch {row['batch_size']:5d}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}, test loss "
+            f"{row['test_loss']:.4f} acc {row['test_acc']:.4f}, sensitivity {m['sensitivity_softmax']:.4g} (softmax) "
+            f"{m['sensitivity_logits']:.4g} (logits), sharpness "
+            + ", ".join(f"{m['sharpness'][e]:.3g}" for e in epsilons))
+
+    t = trained[0].cfg
+    setting = (f"MLP {t['Model']['sizes']} {t['Model']['activation']}, {len(splits['train'][0]):,} MNIST training "
+               f"images, {t['Train']['optimizer']} lr {t['Train']['learning_rate']:g}, {t['Train']['epochs']} epochs")
+    batch_sizes = [r["batch_size"] for r in rows]
+    output = cfg["Sensitivity"]["output"]
+    plot_vs_batch_size(batch_sizes, rows, [r[f"sensitivity_{output}"] for r in rows], f"sensitivity ({output})",
+                       run_dir / "sensitivity.png",
+                       f"loss, accuracy and sensitivity (mean over {len(X_test):,} test images of "
+                       f"||d {output} / d x||_F) against batch size\n{setting}")
+    plot_sharpness(batch_sizes, {e: [r[f"sharpness_eps{e:g}"] for r in rows] for e in epsilons},
+                   [r["sharpness_grad_norm"] for r in rows], cfg["Sharpness"]["samples"], run_dir / "sharpness.png",
+                   f"sharpness against batch size: {cfg['Sharpness']['samples']} random points in each box "
+                   f"[-eps, eps]^P, L = mean loss on {len(X_sharp):,} training images\n{setting}")
+    summary = {"study": "NTU MLDS 2018 HW1-3.3 flatness vs generalization, part 2: sensitivity and sharpness",
+               "setting": setting, "sensitivity_output": output,
+               "sensitivity_test_examples": len(X_test), "sharpness_train_examples": len(X_sharp),
+               "sharpness_samples": cfg["Sharpness"]["samples"], "models": rows,
+               "wall_time_s": round(time.perf_counter() - start, 2)}
+    write_summary(run_dir, summary)
+    log(f"{len(rows)} models in {summary['wall_time_s']:.1f} s: {run_dir}")
+    return summary
+
+
+def load_config(path: str, overrides=()) -> dict:
+    return load_study_config(path, overrides, SCHEMA, grid_check(batch_points))
+
+
+def main(argv=None) -> Path:
+    return run_study(argv, "experiments.mlds.batch_size_flatness", __doc__, SCHEMA, run, check=grid_check(batch_points))
+
+
+if __name__ == "__main__":
+    cli(main)

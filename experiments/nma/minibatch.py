@@ -1,0 +1,196 @@
+"""Section 5, mini-batches: what a step costs, and what a second of training buys.
+
+(a) Seconds per forward + backward pass against the batch size N (1 .. 50,000
+    training images) for MLPs with hidden layers [1], [100] and [50, 50]: the
+    median of 5 timed runs after one untimed warm-up (``minidl.util.timing``).
+(b) SGD (lr 5e-3) on MLP [100, 100] over the full 60,000-image training set,
+    with batch sizes 20, 250 and 1000, each for a wall-clock budget of 10 s;
+    the loss reached within 2.5, 5 and 10 s is read off the same run.  The loss
+    is measured on a fixed sample of training images with the clock paused, so
+    evaluation costs no training time.
+
+Both are measurements of minidl itself on this machine: a speed profile of a
+pure-NumPy framework, not of PyTorch.  On a shared machine the timings are
+noisy; summary.json records CPU time next to wall time, so the reader can see
+how much of the wall time the process actually got.
+
+    python -m experiments.nma.minibatch configs/nma/minibatch.yaml
+
+Writes config.yaml, timing.png, loss_vs_time.png, summary.json.
+"""
+from __future__ import annotations
+
+from experiments.nma import common  # noqa: F401  (first: it pins BLAS to one thread before NumPy loads)
+
+import os
+import time
+
+import numpy as np
+
+from experiments.nma.common import build_model, cli, hidden_dims, load_normalized_mnist, start_run
+from minidl.runs.config import Key, positive, positive_int
+from minidl.losses import NLLLoss
+from minidl.optim import SGD
+from minidl.runs.folder import write_summary
+from minidl.util.timing import time_forward_backward
+from minidl.training import Trainer
+
+
+def _shapes(value) -> str | None:
+    ok = isinstance(value, list) and value and all(hidden_dims(v) is None for v in value)
+    return None if ok else "a list of hidden-width lists, e.g. [[1], [100], [50, 50]]"
+
+
+def _positive_ints(value) -> str | None:
+    ok = isinstance(value, list) and value and all(positive_int(v) is None for v in value)
+    return None if ok else "a non-empty list of integers > 0"
+
+
+def _positive_numbers(value) -> str | None:
+    ok = isinstance(value, list) and value and all(positive(v) is None for v in value)
+    return None if ok else "a non-empty list of numbers > 0"
+
+
+STUDY_SCHEMA = {
+    "timing": {
+        "hidden": Key(list, [[1], [100], [50, 50]], _shapes),
+        "batch_sizes": Key(list, [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 50000], _positive_ints),
+        "repeats": Key(int, 5, positive_int, doc="timed runs per batch size (the median is reported)"),
+        "clock": Key(str, "wall", choices=["wall", "cpu"], doc="wall: perf_counter; cpu: process_time"),
+    },
+    "budget": {
+        "hidden": Key(list, [100, 100], hidden_dims),
+        "batch_sizes": Key(list, [20, 250, 1000], _positive_ints),
+        "lr": Key(float, 5e-3, positive),
+        "seconds": Key(list, [2.5, 5.0, 10.0], _positive_numbers, doc="budgets; one run of the largest each"),
+        "eval_examples": Key(int, 5000, positive_int, doc="fixed training images the loss is measured on"),
+        "eval_every": Key(float, 0.25, positive, doc="seconds of training between loss measurements"),
+        "chunk_examples": Key(int, 5000, positive_int, doc="examples per Trainer call between clock checks"),
+        "clock": Key(str, "wall", choices=["wall", "cpu"], doc="what the budget counts: wall or CPU seconds"),
+    },
+}
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def budget_run(model, X, y, X_eval, y_eval, batch_size: int, lr: float, budget: float, rng,
+               eval_every: float = 0.25, chunk_examples: int = 5000, clock: str = "wall") -> dict:
+    """Train ``model`` by SGD on random mini-batches of (X, y) until ``budget`` training seconds pass.
+
+    Batches are drawn uniformly (``rng.integers``); ``Trainer.train_epoch`` runs a
+    chunk of about ``chunk_examples`` examples at a time.  Only the chunks are timed.
+    Every ``eval_every`` training seconds the loss on (X_eval, y_eval) is measured,
+    with the clock stopped.
+
+    ``clock="cpu"`` counts this process's CPU seconds instead of wall seconds, which a
+    loaded machine distorts less.
+
+    Returns ``{"seconds": (K,), "loss": (K,), "steps": (K,), "wall_seconds": float,
+    "cpu_seconds": float}``; "seconds" is on the chosen clock; row 0 is the loss before training.
+    """
+    loss = NLLLoss()
+    trainer = Trainer(model, loss, SGD(model.parameters(), lr=lr), batch_size=batch_size, rng=None)
+    steps_per_chunk = max(1, chunk_examples // batch_size)
+    train_s, wall_s, cpu_s, steps = 0.0, 0.0, 0.0, 0
+    seconds, losses, step_log = [0.0], [trainer.evaluate(X_eval, y_eval)["loss"]], [0]
+    next_eval = eval_every
+    while train_s < budget:
+        idx = rng.integers(0, len(X), size=steps_per_chunk * batch_size)
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        trainer.train_epoch(X[idx], y[idx])
+        wall_s += time.perf_counter() - wall0
+        cpu_s += time.process_time() - cpu0
+        train_s = wall_s if clock == "wall" else cpu_s
+        steps += steps_per_chunk
+        if train_s >= next_eval or train_s >= budget:
+            seconds.append(train_s)
+            losses.append(trainer.evaluate(X_eval, y_eval)["loss"])
+            step_log.append(steps)
+            next_eval = train_s + eval_every
+    return {"seconds": np.array(seconds), "loss": np.array(losses), "steps": np.array(step_log),
+            "wall_seconds": wall_s, "cpu_seconds": cpu_s}
+
+
+def loss_within(result: dict, budget: float) -> tuple[float, int]:
+    """(loss, steps) at the last measurement made within ``budget`` training seconds."""
+    i = int(np.flatnonzero(result["seconds"] <= budget)[-1])
+    return float(result["loss"][i]), int(result["steps"][i])
+
+
+def run(cfg: dict, run_dir) -> dict:
+    from minidl import plots
+    from minidl.plots.nma import plot_loss_vs_time, plot_timing
+
+    t0 = time.perf_counter()
+    seed, tim, bud = cfg["Data"]["seed"], cfg["Study"]["timing"], cfg["Study"]["budget"]
+    X, y = load_normalized_mnist(cfg["Data"]["dir"])["train"]
+    rng = np.random.default_rng(seed)
+
+    # (a) cost of one forward + backward pass
+    sizes = [n for n in tim["batch_sizes"] if n <= len(X)]
+    medians, spread, timing = {}, {}, {}
+    for hidden in tim["hidden"]:
+        model = build_model(hidden, rng)
+        med, runs = time_forward_backward(model, NLLLoss(), X, y, sizes, repeats=tim["repeats"],
+                                          clock=CLOCKS[tim["clock"]])
+        label = f"MLP {hidden}"
+        medians[label], spread[label] = med, (runs.min(axis=1), runs.max(axis=1))
+        timing[label] = {"median_s": med.tolist(), "mean_s": runs.mean(axis=1).tolist(),
+                         "min_s": runs.min(axis=1).tolist(), "max_s": runs.max(axis=1).tolist(),
+                         "median_us_per_example": (1e6 * med / np.array(sizes)).tolist()}
+    fig = plot_timing(sizes, medians, f"minidl forward + backward on MNIST (float32, 1 BLAS thread)\n"
+                      f"median of {tim['repeats']} runs, {tim['clock']} clock; band: fastest to slowest run",
+                      spread=spread)
+    plots.save(fig, run_dir / "timing.png")
+
+    # (b) loss against wall-clock time, per batch size
+    eval_idx = rng.choice(len(X), size=min(bud["eval_examples"], len(X)), replace=False)
+    X_eval, y_eval = X[eval_idx], y[eval_idx]
+    base = build_model(bud["hidden"], rng)
+    state = base.state_dict()
+    curves, budget_out = {}, {}
+    for bs in bud["batch_sizes"]:
+        base.load_state_dict(state)                       # the same start for every batch size
+        result = budget_run(base, X, y, X_eval, y_eval, bs, bud["lr"], max(bud["seconds"]),
+                            np.random.default_rng(seed), bud["eval_every"], bud["chunk_examples"], bud["clock"])
+        curves[f"batch {bs}"] = (result["seconds"], result["loss"])
+        reached = {f"{b:g}s": dict(zip(("loss", "steps"), loss_within(result, b))) for b in bud["seconds"]}
+        budget_out[str(bs)] = {"within_budget": reached, "wall_seconds": result["wall_seconds"],
+                               "cpu_seconds": result["cpu_seconds"], "steps": int(result["steps"][-1]),
+                               "ms_per_step": 1e3 * float(result["seconds"][-1]) / int(result["steps"][-1])}
+    fig = plot_loss_vs_time(curves, bud["seconds"], f"SGD lr {bud['lr']:g} on MLP {bud['hidden']}, all {len(X):,} "
+                            f"training images\nloss on {len(X_eval):,} fixed training images; dotted: budgets "
+                            f"{', '.join(f'{b:g}' for b in bud['seconds'])} s",
+                            clock="wall clock" if bud["clock"] == "wall" else "CPU time")
+    plots.save(fig, run_dir / "loss_vs_time.png")
+
+    summary = {"study": "NMA W1D5 section 5: mini-batches", "seed": seed, "timing_batch_sizes": sizes,
+               "timing": timing, "budget": {"hidden": bud["hidden"], "lr": bud["lr"], "runs": budget_out},
+               "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "load_average": os.getloadavg(),
+               "note": "timings on a shared machine; cpu_seconds / wall_seconds shows how much "
+                       "CPU the process got (at most 1 with one BLAS thread)",
+               "wall_time_s": round(time.perf_counter() - t0, 2)}
+    write_summary(run_dir, summary)
+    return summary
+
+
+def main(argv=None):
+    cfg, run_dir = start_run(argv, STUDY_SCHEMA, "python -m experiments.nma.minibatch",
+                             "NMA W1D5 section 5: cost per step vs batch size; loss vs wall-clock time.",
+                             "configs/nma/minibatch.yaml")
+    s = run(cfg, run_dir)
+    print("median seconds per forward + backward:")
+    print("N".rjust(8) + "".join(f"{k:>16s}" for k in s["timing"]))
+    for i, n in enumerate(s["timing_batch_sizes"]):
+        print(f"{n:8d}" + "".join(f"{t['median_s'][i]:16.2e}" for t in s["timing"].values()))
+    for bs, r in s["budget"]["runs"].items():
+        reached = ", ".join(f"{b}: {v['loss']:.3f} ({v['steps']} steps)" for b, v in r["within_budget"].items())
+        print(f"batch {bs:>5s}: {r['ms_per_step']:.2f} ms/step, cpu/wall {r['cpu_seconds'] / r['wall_seconds']:.2f}; "
+              f"loss within {reached}")
+    print(f"wrote {run_dir}")
+    return run_dir
+
+
+if __name__ == "__main__":
+    cli(main)

@@ -1,0 +1,281 @@
+"""A training job: a resolved config in, a run folder out.
+
+``run_training(cfg, run_dir)`` is what ``python -m experiments.train`` and
+every sweep point execute:
+
+1. load MNIST (IDX files, or the course's CSV files) and split train/val/test;
+2. build the model, optimizer and scheduler from the config;
+3. train epoch by epoch; after each epoch append a row to ``metrics.csv``,
+   update ``best.npz`` (best evaluation accuracy) and ``last.npz`` (everything
+   needed to resume: parameters, optimizer, scheduler and RNG state, epoch,
+   best so far);
+4. reload the best model, measure test accuracy, write ``summary.json`` and
+   ``curves.png``.
+
+A run stops early, with its files consistent, in three ways, recorded as
+``status`` in summary.json: ``diverged`` (a NaN/inf loss or parameter),
+``interrupted`` (Ctrl-C or SIGTERM, at a batch boundary) or ``completed``.
+``resume_training(run_dir)`` continues an interrupted (or finished) run from
+its last completed epoch and gives the same metrics.csv, bit for bit, as a run
+that was never interrupted (apart from the wall-clock ``seconds`` column).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minidl import data as mnist
+from minidl.training.checkpoint import CheckpointError, restore, save_checkpoint
+from minidl.runs.config import ConfigError, load_yaml
+from minidl.util.fileio import atomic_write_text
+from minidl.training.signals import stop_on_signals
+from minidl.losses import SoftmaxCrossEntropy
+from minidl.runs.folder import MetricsWriter, write_config, write_summary
+from minidl.runs.job_config import build_model, build_optimizer, build_scheduler, resolve
+from minidl.training import Diverged, Interrupted, Trainer
+
+__all__ = ["load_data", "run_training", "plot_run", "resume_training", "config_differences", "RESUMABLE_KEYS"]
+
+# keys that may change when a run is resumed: they do not change what has been computed
+RESUMABLE_KEYS = ("Train.epochs", "Train.debug", "Output.dir", "Output.name")
+
+
+def load_data(cfg: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{'train': (X, y), 'val': (X, y), 'test': (X, y)}`` as the ``Data`` section asks.
+
+    The split is the course's: the first (1 - val_fraction) of the training
+    file trains, the rest validates, unshuffled.  ``subset`` then keeps the
+    first N training examples (or a random N with ``subset_seed``).
+    """
+    d = cfg["Data"]
+    if d["train_csv"]:
+        X, y = mnist.load_csv(d["train_csv"])
+    else:
+        X, y = mnist.load_mnist("train", d["dir"])
+    if d["test_csv"]:
+        X_test, y_test = mnist.load_csv(d["test_csv"])
+    else:
+        X_test, y_test = mnist.load_mnist("test", d["dir"])
+    (X_tr, y_tr), (X_val, y_val) = mnist.train_val_split(X, y, d["val_fraction"])
+    if d["subset"] is not None:
+        rng = None if d["subset_seed"] is None else np.random.default_rng(d["subset_seed"])
+        X_tr, y_tr = mnist.subset(X_tr, y_tr, d["subset"], rng=rng)
+    splits = {"train": (X_tr, y_tr), "val": (X_val, y_val), "test": (X_test, y_test)}
+    if d["normalize"]:
+        mean, std = float(X_tr.mean()), float(X_tr.std())
+        splits = {k: ((X - mean) / std, y) for k, (X, y) in splits.items()}
+    dtype = np.dtype(cfg["Train"]["dtype"])
+    return {k: (X.astype(dtype, copy=False), y) for k, (X, y) in splits.items()}
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+class TrainingRun:
+    """The state of one run: model, optimizer, scheduler, trainer, best-so-far, files."""
+
+    def __init__(self, cfg: dict, run_dir: Path, data: dict, hooks, log):
+        self.cfg, self.run_dir, self.data, self.log = cfg, run_dir, data, log
+        train = cfg["Train"]
+        self.split = "val" if len(data["val"][0]) else "test"      # what each epoch is evaluated on
+        hooks = list(hooks)
+        if train["grad_stats"]:
+            from minidl.training.callbacks import GradientStats
+            hooks.append(GradientStats())
+        init_seq, shuffle_seq = np.random.SeedSequence(train["seed"]).spawn(2)
+        self.model = build_model(cfg, np.random.default_rng(init_seq))
+        self.optimizer = build_optimizer(cfg, self.model.parameters())
+        self.scheduler = build_scheduler(cfg, self.optimizer)
+        self.trainer = Trainer(self.model, SoftmaxCrossEntropy(), self.optimizer, self.scheduler,
+                               train["batch_size"], rng=np.random.default_rng(shuffle_seq), hooks=hooks,
+                               log_every=100 if train["debug"] else 0, log=log)
+        self.best = {"acc": -1.0, "epoch": 0}
+        self.rows: list[dict] = []
+        self.stopped_by: str | None = None      # signal name, when interrupted
+
+    # ---- the resume checkpoint ---------------------------------------------
+    def save_last(self) -> None:
+        """``last.npz``: everything needed to continue after the epoch just finished."""
+        meta = {"epoch": self.trainer.epoch, "best": self.best,
+                "rng": self.trainer.rng.bit_generator.state,
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None}
+        save_checkpoint(self.run_dir / "last.npz", self.model, self.optimizer, meta=meta)
+
+    def restore_last(self) -> None:
+        path = self.run_dir / "last.npz"
+        meta = restore(path, self.model, self.optimizer)
+        try:
+            self.trainer.epoch = int(meta["epoch"])
+            self.best = {"acc": float(meta["best"]["acc"]), "epoch": int(meta["best"]["epoch"])}
+            self.trainer.rng.bit_generator.state = meta["rng"]
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(meta["scheduler"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: incomplete resume state ({type(exc).__name__}: {exc})") from None
+        self.rows = _truncate_metrics(self.run_dir / "metrics.csv", self.trainer.epoch)
+
+    # ---- training ------------------------------------------------------------
+    def train(self) -> tuple[str, str]:
+        """Run the remaining epochs.  Returns (status, message)."""
+        train, trainer, optimizer = self.cfg["Train"], self.trainer, self.optimizer
+        X_tr, y_tr = self.data["train"]
+        X_ev, y_ev = self.data[self.split]
+        metrics = MetricsWriter(self.run_dir / "metrics.csv", append=trainer.epoch > 0)
+        show_progress = sys.stderr.isatty()
+        with stop_on_signals(trainer, self.log):
+            while trainer.epoch < train["epochs"]:
+                epoch, t0, lr = trainer.epoch + 1, time.perf_counter(), optimizer.lr
+                progress = f"epoch {epoch}/{train['epochs']}" if show_progress else None
+                try:
+                    tr = trainer.train_epoch(X_tr, y_tr, progress=progress)
+                except Diverged as exc:
+                    return "diverged", str(exc)
+                except Interrupted:
+                    import signal
+                    self.stopped_by = signal.Signals(trainer.stop_requested).name
+                    return "interrupted", f"interrupted by {self.stopped_by} during epoch {epoch}"
+                ev = trainer.evaluate(X_ev, y_ev)
+                extra = trainer.end_epoch()
+                row = {"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
+                       f"{self.split}_loss": ev["loss"], f"{self.split}_acc": ev["acc"], "lr": lr, **extra,
+                       "seconds": round(time.perf_counter() - t0, 3)}
+                metrics.write(row)            # first the row, then the checkpoints (see _truncate_metrics)
+                self.rows.append(row)
+                if ev["acc"] > self.best["acc"]:
+                    self.best = {"acc": ev["acc"], "epoch": epoch}
+                    save_checkpoint(self.run_dir / "best.npz", self.model,
+                                    meta={"epoch": epoch, f"{self.split}_acc": ev["acc"]})
+                self.save_last()
+                self.log(f"epoch {epoch:3d}/{train['epochs']}  train loss {tr['loss']:.4f} acc {tr['acc']:.4f}  "
+                         f"{self.split} loss {ev['loss']:.4f} acc {ev['acc']:.4f}  lr {lr:.3g}  {row['seconds']:.1f}s")
+        return "completed", ""
+
+    def finish(self, status: str, message: str, started: float, plot: bool = True) -> dict:
+        """Evaluate the best model on the test set, draw the curves (if ``plot``), write summary.json."""
+        summary = {"status": status, "seed": self.cfg["Train"]["seed"], "epochs_completed": len(self.rows),
+                   "best_epoch": self.best["epoch"], f"best_{self.split}_acc": self.best["acc"] if self.rows else None}
+        if message:
+            summary["message"] = message
+        if self.stopped_by:
+            summary["signal"] = self.stopped_by
+        if self.rows:
+            restore(self.run_dir / "best.npz", self.model)
+            te = self.trainer.evaluate(*self.data["test"])
+            summary.update(test_acc=te["acc"], test_loss=te["loss"])
+            if plot:
+                plot_run(self.run_dir, self.cfg, self.rows)
+            self.log(f"test accuracy of the best model (epoch {self.best['epoch']}): {te['acc']:.4f}")
+        summary["wall_time_s"] = round(time.perf_counter() - started, 2)
+        write_summary(self.run_dir, summary)
+        return summary
+
+
+def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log, plot: bool = True) -> dict:
+    """Train as ``cfg`` says, writing everything into ``run_dir``.  Returns the summary dict.
+
+    ``data`` may be passed in (as ``load_data`` returns it) to skip loading;
+    ``hooks`` are training hooks whose ``end_epoch()`` columns join metrics.csv
+    (``Train.grad_stats: true`` adds ``minidl.hooks.GradientStats``).
+
+    Each epoch is evaluated on the validation split, or, when ``Data.val_fraction``
+    is 0 (train on all 60,000), on the test set: the columns are then named
+    ``test_loss`` / ``test_acc`` and the best checkpoint is chosen on them, the
+    protocol of assignments that report test accuracy per epoch.
+
+    ``plot=False`` skips ``curves.png`` (a sweep draws it with ``plot_run`` on
+    its client, not on the worker that trained).
+    """
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_config(run_dir, cfg)
+    run = TrainingRun(cfg, run_dir, data if data is not None else load_data(cfg), hooks, log)
+    n_train, n_eval = len(run.data["train"][0]), len(run.data[run.split][0])
+    log(f"{run_dir.name}: {type(run.model).__name__} {sum(p.size for p in run.model.parameters()):,} parameters, "
+        f"{n_train:,} train / {n_eval:,} {'validation' if run.split == 'val' else 'test'} examples, "
+        f"{cfg['Train']['epochs']} epochs")
+    status, message = run.train()
+    if message:
+        log(message)
+    return run.finish(status, message, started, plot=plot)
+
+
+def plot_run(run_dir: str | Path, cfg: dict, rows: list[dict]) -> Path:
+    """Draw ``run_dir/curves.png`` from a run's metrics rows (as ``read_metrics`` returns them)."""
+    from minidl.plots.training import plot_curves
+    run_dir = Path(run_dir)
+    return plot_curves(rows, run_dir / "curves.png", title=f"{run_dir.name}: {_describe(cfg)}")
+
+
+def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, hooks=(), log=_log) -> dict:
+    """Continue the run in ``run_dir`` from its last completed epoch.
+
+    ``cfg`` (a resolved config) may raise ``Train.epochs`` to train longer; any
+    other difference from the run's own config.yaml is refused with a
+    ConfigError that lists the differing keys.
+    """
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    saved_path = run_dir / "config.yaml"
+    if not (run_dir / "last.npz").is_file() or not saved_path.is_file():
+        raise ConfigError(f"{run_dir}: nothing to resume (needs config.yaml and last.npz from a previous run)")
+    saved = resolve(load_yaml(saved_path), where=str(saved_path))
+    if cfg is not None:
+        changed = config_differences(saved, cfg)
+        if changed:
+            raise ConfigError(f"cannot resume {run_dir} with a changed config; only {', '.join(RESUMABLE_KEYS)} "
+                              f"may change. Differing keys: " + "; ".join(changed))
+        saved["Train"]["epochs"], saved["Train"]["debug"] = cfg["Train"]["epochs"], cfg["Train"]["debug"]
+        write_config(run_dir, saved)
+    run = TrainingRun(saved, run_dir, data if data is not None else load_data(saved), hooks, log)
+    run.restore_last()
+    log(f"{run_dir.name}: resuming after epoch {run.trainer.epoch} of {saved['Train']['epochs']}")
+    status, message = run.train()
+    if message:
+        log(message)
+    return run.finish(status, message, started)
+
+
+def _flatten(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in cfg.items():
+        if isinstance(value, dict) and key[:1].isupper():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_differences(old: dict, new: dict) -> list[str]:
+    """``['Train.learning_rate: 0.1 -> 0.05', ...]`` for keys that differ, ignoring RESUMABLE_KEYS."""
+    a, b = _flatten(old), _flatten(new)
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b))
+            if k not in RESUMABLE_KEYS and a.get(k) != b.get(k)]
+
+
+def _truncate_metrics(path: Path, epochs: int) -> list[dict]:
+    """Keep the first ``epochs`` data rows of metrics.csv (a row can be written just before a
+    kill stops the checkpoint that follows it).  Returns the kept rows, parsed."""
+    if not path.is_file():
+        if epochs:
+            raise CheckpointError(f"{path}: missing, but last.npz says {epochs} epoch(s) were completed")
+        return []
+    lines = path.read_text().splitlines(keepends=True)
+    if len(lines) - 1 < epochs:
+        raise CheckpointError(f"{path}: has {max(len(lines) - 1, 0)} epoch rows but last.npz says {epochs}")
+    kept = lines[:epochs + 1] if epochs else []
+    atomic_write_text(path, "".join(kept))
+    from minidl.runs.folder import read_metrics
+    return read_metrics(path) if kept else []
+
+
+def _describe(cfg: dict) -> str:
+    t, m = cfg["Train"], cfg["Model"]
+    model = m["type"] if m["type"] != "MLP" else f"MLP {m['sizes']} {m['activation']}"
+    if m["type"] == "TwoLayerNet":
+        model += f" h={m['hidden_size']}"
+    return f"{model}, {t['optimizer']} lr={t['learning_rate']:g} reg={t['reg']:g} batch={t['batch_size']}"

@@ -1,0 +1,163 @@
+"""The training config: its schema, and builders from config to objects.
+
+The CS 7643 keys work unchanged::
+
+    Train: {batch_size, learning_rate, reg, epochs, momentum, debug}
+    Model: {type: SoftmaxRegression | TwoLayerNet, hidden_size}
+
+and these optional ones extend them::
+
+    Train:  optimizer (sgd | adam | rmsprop | adagrad), nesterov, betas, eps, seed,
+            scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats
+    Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression)
+    Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize
+    Output: dir, name
+
+``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2).
+``momentum`` is honoured when the optimizer is sgd.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from minidl import init as initializers
+from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, non_negative, positive,
+                           positive_int, validate)
+from minidl.layers import ACTIVATIONS
+from minidl.models import MLP, SoftmaxRegression, TwoLayerNet
+from minidl.optim import OPTIMIZERS, SCHEDULERS
+
+__all__ = ["SCHEMA", "MODELS", "resolve", "build_model", "build_optimizer", "build_scheduler"]
+
+MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
+INPUT_SIZE, NUM_CLASSES = 784, 10
+
+
+def _sizes(value):
+    ok = isinstance(value, list) and len(value) >= 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    return None if ok else "a list of at least two positive integers, e.g. [784, 128, 10]"
+
+
+def _init_spec(value):
+    try:
+        initializers.get(value)
+    except ValueError as exc:
+        return f"a valid init ({exc})"
+    return None
+
+
+def _subset(value):
+    return None if value is None or positive_int(value) is None else "null or an integer > 0"
+
+
+SCHEMA = {
+    "Train": {
+        "batch_size": Key(int, 64, positive_int),
+        "learning_rate": Key(float, 0.1, positive),
+        "reg": Key(float, 0.0, non_negative, doc="weight decay on weights (not biases)"),
+        "epochs": Key(int, 10, positive_int),
+        "momentum": Key(float, 0.0, non_negative, doc="used when optimizer is sgd"),
+        "debug": Key(bool, False, doc="print the running loss every 100 batches"),
+        "optimizer": Key(str, "sgd", choices=sorted(OPTIMIZERS)),
+        "nesterov": Key(bool, False),
+        "betas": Key(list, None, betas_pair, doc="adam only"),
+        "eps": Key(float, None, non_negative, doc="adam, rmsprop, adagrad"),
+        "seed": Key(int, 1024, doc="shuffling and initialisation"),
+        "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, ...}"),
+        "dtype": Key(str, "float32", choices=["float32", "float64"]),
+        "grad_stats": Key(bool, False, doc="log per-layer gradient norms and the first/last ratio per epoch"),
+    },
+    "Model": {
+        "type": Key(str, REQUIRED, choices=sorted(MODELS)),
+        "hidden_size": Key(int, 128, positive_int, doc="TwoLayerNet"),
+        "relu": Key(bool, True, doc="SoftmaxRegression: ReLU on the scores (the course's design)"),
+        "sizes": Key(list, None, _sizes, doc="MLP: [784, ..., 10]"),
+        "activation": Key(str, "relu", choices=sorted(ACTIVATIONS), doc="MLP"),
+        "init": Key((str, dict), "kaiming_uniform", _init_spec, doc="MLP"),
+        "bias": Key(bool, True, doc="MLP"),
+    },
+    "Data": {
+        "dir": Key((str, type(None)), None, doc="MNIST directory; default $MINIDL_DATA or data/"),
+        "train_csv": Key((str, type(None)), None, doc="course-format CSV instead of the IDX files"),
+        "test_csv": Key((str, type(None)), None),
+        "val_fraction": Key(float, 0.2, fraction,
+                            doc="the last fraction of train is validation; 0: train on all, evaluate on test"),
+        "subset": Key((int, type(None)), None, _subset, doc="train on the first N (or a random N)"),
+        "subset_seed": Key((int, type(None)), None, doc="if set, the subset is random with this seed"),
+        "normalize": Key(bool, False, doc="standardise inputs by the training-set mean and std"),
+    },
+    "Output": {
+        "dir": Key(str, "runs"),
+        "name": Key((str, type(None)), None, doc="run folder prefix; default the config file's stem"),
+    },
+}
+
+_SCHEDULER_OPTIONS = {"step": {"step_size", "gamma"}, "exponential": {"gamma"}, "cosine": {"T_max", "eta_min"}}
+
+
+def resolve(cfg: dict, where: str = "config") -> dict:
+    """Validate a training config and fill defaults; checks that depend on several keys too."""
+    cfg = validate(cfg, SCHEMA, where)
+    model, train = cfg["Model"], cfg["Train"]
+    if model["type"] == "MLP":
+        if model["sizes"] is None:
+            raise ConfigError(f"{where}: Model.sizes is required when Model.type is MLP, e.g. [784, 128, 10]")
+        if model["sizes"][0] != INPUT_SIZE or model["sizes"][-1] != NUM_CLASSES:
+            raise ConfigError(f"{where}: Model.sizes must start at {INPUT_SIZE} and end at {NUM_CLASSES} "
+                              f"for MNIST; got {model['sizes']}")
+    if train["nesterov"] and (train["optimizer"] != "sgd" or train["momentum"] <= 0):
+        raise ConfigError(f"{where}: Train.nesterov needs optimizer sgd and momentum > 0")
+    if train["betas"] is not None and train["optimizer"] != "adam":
+        raise ConfigError(f"{where}: Train.betas applies to optimizer adam only; got optimizer {train['optimizer']}")
+    sched = train["scheduler"]
+    if sched is not None:
+        kind = sched.get("type")
+        if kind not in _SCHEDULER_OPTIONS:
+            raise ConfigError(f"{where}: Train.scheduler.type must be one of {sorted(_SCHEDULER_OPTIONS)}; got {kind!r}")
+        for key in sched:
+            if key != "type" and key not in _SCHEDULER_OPTIONS[kind]:
+                raise ConfigError(f"{where}: unknown key Train.scheduler.{key} for a {kind} scheduler; "
+                                  f"expected {sorted(_SCHEDULER_OPTIONS[kind])}")
+        try:
+            build_scheduler(cfg, build_optimizer(cfg, [_probe_parameter()]))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: Train.scheduler: {exc}") from None
+    return cfg
+
+
+def _probe_parameter():
+    from minidl.parameter import Parameter
+    return Parameter(np.zeros(1))
+
+
+def build_model(cfg: dict, rng: np.random.Generator):
+    """The network named by ``cfg['Model']``, in ``cfg['Train']['dtype']``."""
+    m, dtype = cfg["Model"], np.dtype(cfg["Train"]["dtype"])
+    if m["type"] == "SoftmaxRegression":
+        return SoftmaxRegression(relu=m["relu"], dtype=dtype)
+    if m["type"] == "TwoLayerNet":
+        return TwoLayerNet(m["hidden_size"], dtype=dtype)
+    return MLP(m["sizes"], activation=m["activation"], init=m["init"], bias=m["bias"], rng=rng, dtype=dtype)
+
+
+def build_optimizer(cfg: dict, params):
+    """The optimizer named by ``cfg['Train']``; ``reg`` becomes ``weight_decay``."""
+    t = cfg["Train"]
+    kwargs = {"lr": t["learning_rate"], "weight_decay": t["reg"]}
+    if t["optimizer"] == "sgd":
+        kwargs.update(momentum=t["momentum"], nesterov=t["nesterov"])
+    if t["optimizer"] == "adam" and t["betas"] is not None:
+        kwargs["betas"] = tuple(t["betas"])
+    if t["eps"] is not None and t["optimizer"] != "sgd":
+        kwargs["eps"] = t["eps"]
+    return OPTIMIZERS[t["optimizer"]](params, **kwargs)
+
+
+def build_scheduler(cfg: dict, optimizer):
+    """The lr scheduler of ``cfg['Train']['scheduler']``, or None."""
+    sched = cfg["Train"]["scheduler"]
+    if sched is None:
+        return None
+    options = {k: v for k, v in sched.items() if k != "type"}
+    return SCHEDULERS[sched["type"]](optimizer, **options)

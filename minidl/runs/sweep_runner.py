@@ -1,0 +1,264 @@
+"""The sweep runner: one training job per point of a grid, run in parallel.
+
+A sweep file names a base training config and a grid of ``--set``-style
+overrides::
+
+    Sweep:
+      base: ../config_twolayer.yaml        # relative to this file
+      name: twolayer_lr
+      grid:
+        Train.learning_rate: [1.0, 0.1, 0.05, 0.01]
+      set:                                  # fixed overrides for every point
+        Train.epochs: 10
+
+Every point runs ``minidl.runs.job.run_training`` in its own folder under
+``runs/sweep-<name>/``.  A point's folder is named after its values and a hash
+of its resolved config, so re-running the same sweep skips the points that
+already finished.
+
+Where the points run is the executor's business (``minidl.runs.executors``): a
+local process pool (the default), or a Dask cluster.  Workers are pinned to one
+BLAS thread each, so ``--workers 2`` on two cores runs two points side by side
+without contention.  Whatever the executor, this module, on the client, writes
+the sweep folder and draws every figure.
+
+Outputs in the sweep folder: one run folder per point (with its ``curves.png``),
+``results.csv`` (one row per point, rewritten atomically as points finish) and
+``comparison.png`` (validation accuracy per epoch, one line per point).
+
+Seeds: when the grid has a ``Train.seed`` axis, the seeds are repeats, not a
+hyperparameter.  The sweep then also writes ``results_by_value.csv`` (mean,
+standard deviation and count of the accuracies over seeds, one row per value
+of the other keys), and ``comparison.png`` draws the mean curve per value.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+from minidl.runs.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
+from minidl.runs.executors import make_executor
+from minidl.util.fileio import atomic_write_text
+
+__all__ = ["SWEEP_SCHEMA", "load_sweep", "expand_grid", "run_sweep", "point_id", "aggregate_over_seeds"]
+
+SEED_KEY = "Train.seed"
+
+SWEEP_SCHEMA = {
+    "Sweep": {
+        "base": Key(str, REQUIRED, doc="training config, relative to the sweep file"),
+        "name": Key((str, type(None)), None),
+        "grid": Key(dict, REQUIRED, doc="{dotted key: [values]}; the product is swept"),
+        "set": Key((dict, type(None)), None, doc="fixed overrides for every point"),
+        "metric": Key(str, "val_acc", doc="metrics.csv column drawn in comparison.png"),
+        "workers": Key((int, type(None)), None),
+    },
+    "Output": {"dir": Key(str, "runs")},
+}
+
+
+def _format_value(value) -> str:
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def load_sweep(path: str | Path, overrides=()) -> dict:
+    """Read and validate a sweep file.  Returns ``{'name', 'base_cfg', 'points', ...}``.
+
+    Each point is a dict ``{dotted key: value}``; ``base_cfg`` is the base
+    training config with the fixed ``set`` overrides and ``overrides`` applied.
+    """
+    path = Path(path)
+    resolved = validate(load_yaml(path), SWEEP_SCHEMA, str(path))
+    spec = resolved["Sweep"]
+    base = Path(spec["base"])
+    if not base.is_absolute():
+        base = path.parent / base if (path.parent / base).is_file() else base
+    fixed = [f"{k}={_format_value(v)}" for k, v in (spec["set"] or {}).items()] + list(overrides)
+    base_cfg = apply_overrides(load_yaml(base), fixed, source=f"{path}: Sweep.set")
+    points = expand_grid(spec["grid"], where=str(path))
+    return {"name": spec["name"] or path.stem, "base_path": str(base), "base_cfg": base_cfg,
+            "points": points, "metric": spec["metric"], "workers": spec["workers"],
+            "output_dir": resolved["Output"]["dir"]}
+
+
+def expand_grid(grid: dict, where: str = "sweep") -> list[dict]:
+    """``{'a': [1, 2], 'b': [3]}`` -> ``[{'a': 1, 'b': 3}, {'a': 2, 'b': 3}]`` (in file order)."""
+    if not grid:
+        raise ConfigError(f"{where}: Sweep.grid is empty; give at least one key with a list of values")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: Sweep.grid.{key} must be a non-empty list of values; got {values!r}")
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def point_label(point: dict) -> str:
+    """Short legend label, e.g. ``learning_rate=0.1, reg=0.001``."""
+    return ", ".join(f"{k.split('.')[-1]}={_format_value(v)}" for k, v in point.items())
+
+
+def point_id(resolved_cfg: dict) -> str:
+    """A stable 10-hex-digit hash of a resolved config (ignoring Output): identifies a point."""
+    relevant = {k: v for k, v in resolved_cfg.items() if k != "Output"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def resolve_point(base_cfg: dict, point: dict, where: str) -> dict:
+    from minidl.runs.job_config import resolve
+    overrides = [f"{k}={_format_value(v)}" for k, v in point.items()]
+    return resolve(apply_overrides(base_cfg, overrides, source=f"{where}: grid point"), where=f"{where} [{point_label(point)}]")
+
+
+def _slug(point: dict) -> str:
+    text = "_".join(f"{k.split('.')[-1]}{_format_value(v)}" for k, v in point.items())
+    return "".join(c if c.isalnum() or c in ".-_" else "-" for c in text)[:60]
+
+
+RESULT_FIELDS = ["status", "best_val_acc", "best_epoch", "test_acc", "epochs_completed", "wall_time_s"]
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def _write_results(sweep_dir: Path, rows: list[dict]) -> None:
+    _write_csv(sweep_dir / "results.csv", rows)
+
+
+def aggregate_over_seeds(rows: list[dict], metrics=("test_acc", "best_val_acc")) -> list[dict]:
+    """Group ``results.csv`` rows by every grid key except ``Train.seed``; mean, std and n of ``metrics``.
+
+    Only completed points count.  Rows keep the order in which each value first appears.
+    """
+    import statistics
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        keys = tuple((k, v) for k, v in row.items() if "." in k and k != SEED_KEY)
+        groups.setdefault(keys, []).append(row)
+    out = []
+    for keys, members in groups.items():
+        done = [r for r in members if r["status"] == "completed"]
+        entry = dict(keys)
+        for metric in metrics:
+            values = [float(r[metric]) for r in done if r.get(metric) not in (None, "")]
+            entry[f"{metric}_mean"] = round(statistics.fmean(values), 4) if values else ""
+            entry[f"{metric}_std"] = round(statistics.stdev(values), 4) if len(values) > 1 else ""
+        entry["n_seeds"] = len(done)
+        out.append(entry)
+    return out
+
+
+def run_sweep(sweep: dict, workers: int | None = None, executor: str = "local", scheduler: str | None = None,
+              log=print) -> tuple[Path, list[dict]]:
+    """Run every point of ``sweep`` (from ``load_sweep``); returns (sweep folder, result rows).
+
+    ``executor`` says where the points run (see ``minidl.runs.executors``): ``'local'``,
+    a pool of ``workers`` processes (default: the sweep file's, else all cores),
+    or ``'dask'``, the Dask cluster at ``scheduler`` (``'tcp://host:8786'``), or
+    without one a LocalCluster of ``workers`` processes.  Either way the points
+    are recorded here, on the client, as they finish: the point's run folder and
+    ``curves.png``, and ``results.csv`` rewritten; the comparison figure is drawn
+    at the end.
+    """
+    where = sweep["name"]
+    cfgs = [resolve_point(sweep["base_cfg"], p, where) for p in sweep["points"]]   # all errors before any work
+    sweep_dir = Path(sweep["output_dir"]) / f"sweep-{sweep['name']}"
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    folders = [sweep_dir / f"{_slug(p)}-{point_id(c)}" for p, c in zip(sweep["points"], cfgs)]
+    results: list[dict | None] = [_finished(folder) for folder in folders]
+    todo = [i for i, summary in enumerate(results) if summary is None]
+    total = len(cfgs)
+    log(f"sweep {sweep['name']}: {total} points, {total - len(todo)} already done, folder {sweep_dir}")
+    t0 = time.perf_counter()
+
+    def record(i: int, summary: dict) -> None:
+        """A point has finished and its folder is on disk: draw its curves, log it, rewrite results.csv."""
+        results[i] = summary
+        _plot_point(folders[i], cfgs[i])
+        done = sum(r is not None for r in results)
+        acc = summary.get("test_acc")
+        tail = f"test acc {acc:.4f}" if isinstance(acc, float) else summary.get("error", summary.get("message", ""))
+        log(f"[{done}/{total}] {point_label(sweep['points'][i])}: {summary['status']} {tail}  "
+            f"({time.perf_counter() - t0:.0f} s)")
+        _write_results(sweep_dir, _rows(sweep, folders, results))
+
+    if todo:
+        n_workers = min(workers or sweep["workers"] or os.cpu_count() or 1, len(todo))
+        with make_executor(executor, n_workers, scheduler) as runner:
+            log(f"running {len(todo)} points on {runner.describe()}")
+            for i, summary in runner.run([(i, cfgs[i], folders[i]) for i in todo]):
+                record(i, summary)
+    rows = _rows(sweep, folders, results)
+    _write_results(sweep_dir, rows)
+    _write_comparison(sweep, sweep_dir, folders, rows, log)
+    log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
+    return sweep_dir, rows
+
+
+def _finished(folder: Path) -> dict | None:
+    """The summary of a point that an earlier run finished (completed or diverged), else None."""
+    summary_path = folder / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("status") in ("completed", "diverged"):
+            return summary
+    return None
+
+
+def _metrics(folder: Path) -> list[dict]:
+    from minidl.runs.folder import read_metrics
+    path = folder / "metrics.csv"
+    return read_metrics(path) if path.is_file() and path.stat().st_size else []
+
+
+def _plot_point(folder: Path, cfg: dict) -> None:
+    """``curves.png`` of one point, drawn here on the client (workers draw nothing)."""
+    from minidl.runs.job import plot_run
+    rows = _metrics(folder)
+    if rows:
+        plot_run(folder, cfg, rows)
+
+
+def _write_comparison(sweep: dict, sweep_dir: Path, folders: list[Path], rows: list[dict], log) -> None:
+    """``comparison.png`` (mean curve per value when there is a seed axis) and ``results_by_value.csv``."""
+    from minidl.plots.training import mean_curve, metric_label, plot_comparison
+    curves: dict[str, list[list[dict]]] = {}
+    for point, folder in zip(sweep["points"], folders):
+        label = point_label({k: v for k, v in point.items() if k != SEED_KEY}) or "all"
+        curves.setdefault(label, []).append(_metrics(folder))
+    n_seeds = len({p[SEED_KEY] for p in sweep["points"]}) if SEED_KEY in sweep["points"][0] else 1
+    if n_seeds > 1:
+        by_value = aggregate_over_seeds(rows)
+        _write_csv(sweep_dir / "results_by_value.csv", by_value)
+        for row in by_value:
+            log("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    metric = sweep["metric"]
+    title = f"sweep {sweep['name']}: {metric_label(metric)} per epoch"
+    if n_seeds > 1:
+        title += f" (mean over {n_seeds} seeds)"
+    plot_comparison({label: mean_curve(runs, metric) for label, runs in curves.items()},
+                    sweep_dir / "comparison.png", key=metric, ylabel=metric_label(metric), title=title)
+
+
+def _rows(sweep: dict, folders: list[Path], results: list) -> list[dict]:
+    rows = []
+    for point, folder, summary in zip(sweep["points"], folders, results):
+        if summary is None:
+            continue
+        row = {k: _format_value(v) for k, v in point.items()}
+        row.update({k: summary.get(k, "") for k in RESULT_FIELDS})
+        row["error"] = summary.get("error", summary.get("message", ""))
+        row["run_dir"] = str(folder)
+        rows.append(row)
+    return rows

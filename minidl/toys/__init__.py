@@ -1,0 +1,1 @@
+"""Helpers of single studies: 2-D test surfaces and Newton's method."""
