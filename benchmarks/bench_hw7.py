@@ -84,7 +84,7 @@ def minidl_epoch(cfg: dict, X: np.ndarray, y: np.ndarray):
     model = build_model(cfg, np.random.default_rng(seeds[0]))
     trainer = Trainer(model, SoftmaxCrossEntropy(), build_optimizer(cfg, model.parameters()),
                       batch_size=cfg["Train"]["batch_size"], rng=np.random.default_rng(seeds[1]))
-    return lambda: trainer.train_epoch(X, y)
+    return lambda: trainer.fit(X, y, epochs=1)
 
 
 def torch_epoch(cfg: dict, X: np.ndarray, y: np.ndarray, threads: int):

@@ -131,7 +131,7 @@ class Worker:
         rng = np.random.default_rng(SEED)
         trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=LR),
                           batch_size=cfg.batch_size, rng=rng)
-        return {"rng": rng, "epoch": lambda X, y, _rng: trainer.train_epoch(X, y)}
+        return {"rng": rng, "epoch": lambda X, y, _rng: trainer.fit(X, y, epochs=1)}
 
     def build_flat(self, cfg, dtype):
         import flat_numpy

@@ -1,24 +1,46 @@
 """minidl: a deep-learning framework in pure NumPy, with analytic backward passes.
 
-    import minidl
+The map of the package, read from the top:
+
+    the textbook: backpropagation lives here, and nothing else
+        parameter   Parameter: an array, its gradient, and whether weight decay applies
+        layers/     Linear and the activations: forward(x) -> y, backward(dout) -> dx
+        losses      SoftmaxCrossEntropy, NLLLoss, MSELoss: forward(outputs, y), backward()
+        init        weight initializers (torch's formulas)
+        models      MLP, and the course networks reproduced exactly
+        optim/      SGD, Adam, RMSprop, Adagrad and lr schedulers: step()
+        gradcheck   finite-difference checks of every backward pass
+
+    around it
+        data/       MNIST: download, IDX and CSV readers, splits, mini-batches
+        training/   the one training loop (Trainer.fit) and its callbacks, checkpoints
+        runs/       config-driven runs: YAML + --set, run folders, the main job, sweeps,
+                    the command line every study shares
+        analysis/   the network as a point in parameter space: Hessians, PCA, sharpness, ...
+        plots/      every figure
+        toys/       2-D test surfaces, 1-D target functions, Newton's method
+        util/       atomic file writes, progress display, timing, BLAS threads
+
+    import numpy as np
     from minidl.models import MLP
     from minidl.losses import SoftmaxCrossEntropy
     from minidl.optim import SGD
 
-Importing minidl is cheap and has no side effects: no seeding, no file
-access, no matplotlib.  Submodules that do heavier work (data, training,
-plots, ...) are imported when first used.
+Importing minidl is cheap and has no side effects: no seeding, no file access,
+no matplotlib, not even NumPy.  Each part is imported when first used, e.g.
+``minidl.layers`` or ``from minidl.training import Trainer``.
 """
-from minidl import gradcheck, init, layers, losses, models, optim
-from minidl.parameter import Parameter
+import importlib
 
 __version__ = "0.1.0"
 __all__ = ["Parameter", "layers", "losses", "init", "models", "optim", "gradcheck"]
 
 
 def __getattr__(name):
-    # lazy submodules: `minidl.data`, `minidl.training`, ... import on first use
-    import importlib
+    # lazy: ``minidl.layers``, ``minidl.data``, ... import on first use
+    if name == "Parameter":
+        from minidl.parameter import Parameter
+        return Parameter
     try:
         return importlib.import_module(f"minidl.{name}")
     except ModuleNotFoundError as exc:

@@ -8,11 +8,13 @@ L2 regularisation is *not* written into any model: it is the optimizer's
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from minidl.layers import ACTIVATIONS, Linear, Sequential
+from minidl.layers import ACTIVATIONS, Linear, LogSoftmax, Sequential
 
-__all__ = ["MLP", "SoftmaxRegression", "TwoLayerNet"]
+__all__ = ["MLP", "SoftmaxRegression", "TwoLayerNet", "NeuromatchMLP", "TORCH_LINEAR_INIT"]
 
 
 class MLP(Sequential):
@@ -112,3 +114,32 @@ class TwoLayerNet(Sequential):
         fc2.W.data = _course_weight((hidden_size, num_classes)).astype(dtype)
         super().__init__(fc1, Sigmoid(), fc2)
         self.hidden_size = int(hidden_size)
+
+
+# Kaiming-uniform with a = sqrt(5) (leaky-ReLU gain sqrt(2 / (1 + a^2)) = sqrt(1/3)) has the bound
+# sqrt(1/3) * sqrt(3 / fan_in) = 1 / sqrt(fan_in): PyTorch's default nn.Linear weight init.
+TORCH_LINEAR_INIT = {"name": "kaiming_uniform", "a": math.sqrt(5.0)}
+
+
+class NeuromatchMLP(MLP):
+    """The Neuromatch W1D5 tutorial's ``MLP(784, hidden_dims, 10)``, reproduced.
+
+        Linear(784 -> h_1) -> ReLU -> ... -> Linear(h_k -> 10) -> LogSoftmax
+
+    Weights and biases follow PyTorch's ``nn.Linear`` default, U(+-1/sqrt(fan_in)):
+    all the weights are drawn first, layer by layer, then all the biases, from
+    one Generator.  The output is log-probabilities, for ``NLLLoss``, as the
+    tutorial's ``nn.Module`` returns them (together the two equal
+    ``SoftmaxCrossEntropy``).  ``hidden = []`` is the linear model.
+
+    Shapes: x (N, 784) -> log-probabilities (N, 10).
+    """
+
+    def __init__(self, hidden, rng=None, dtype=np.float32):
+        rng = np.random.default_rng(rng)
+        super().__init__([784, *hidden, 10], activation="relu", init=TORCH_LINEAR_INIT, rng=rng, dtype=dtype)
+        for layer in self.linear_layers():
+            bound = 1.0 / math.sqrt(layer.in_features)
+            layer.b.data[...] = rng.uniform(-bound, bound, size=layer.b.data.shape)
+        self.layers.append(LogSoftmax())
+        self.hidden = list(hidden)

@@ -65,3 +65,13 @@ def pytest_terminal_summary(terminalreporter):
     if FUZZED:
         counts = ", ".join(f"{category} {n}" for category, n in sorted(FUZZED.items()))
         terminalreporter.write_line(f"fuzzed bad inputs tried per category: {counts}")
+
+
+def run_args(study, args):
+    """Run ``study`` in-process as its command line would with ``args`` (CONFIG, then ``--set K=V`` pairs);
+    returns the run folder.  A bad config raises its ConfigError here (the command prints it and exits 2)."""
+    from minidl.runs.cli import run_study
+    config, rest = args[0], list(args[1:])
+    assert all(flag == "--set" for flag in rest[::2]), f"run_args takes only --set options; got {rest}"
+    run_dir, _ = run_study(study, config, rest[1::2], log=lambda line: None)
+    return run_dir

@@ -32,18 +32,18 @@ def test_flat_loop_matches_minidl(activation, sizes, batch_size):
     trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.5),
                       batch_size=batch_size, rng=np.random.default_rng(5))
 
-    expected = [trainer.train_epoch(X, y) for _ in range(2)]
+    expected = trainer.fit(X, y, epochs=2).history
     order_rng = np.random.default_rng(5)           # the Trainer's shuffle, replayed
     got = [flat_numpy.train_epoch(X, y, params, 0.5, batch_size, order=order_rng.permutation(50),
                                   activation=activation) for _ in range(2)]
 
     for e, g in zip(expected, got):
-        assert g["loss"] == pytest.approx(e["loss"], rel=1e-12)
-        assert g["acc"] == e["acc"]
+        assert g["loss"] == pytest.approx(e["train_loss"], rel=1e-12)
+        assert g["acc"] == e["train_acc"]
     for layer, (W, b) in zip(model.linear_layers(), params):
         np.testing.assert_allclose(W, layer.W.data, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(b, layer.b.data, rtol=1e-10, atol=1e-12)
-    assert expected[1]["loss"] < expected[0]["loss"]       # it did train
+    assert expected[1]["train_loss"] < expected[0]["train_loss"]       # it did train
 
 
 def test_flat_loop_keeps_float32_and_leaves_X_alone():

@@ -172,12 +172,13 @@ def test_bad_config_values_raise_configerror_naming_the_key(changes):
 @FUZZ
 @given(text=st.text(max_size=200))
 def test_any_yaml_text_gives_a_configerror_or_a_config(tmp_path_factory, text):
-    from experiments.train import load_config
+    from experiments import train
+    from minidl.runs.cli import load_config
     path = tmp_path_factory.mktemp("cfg") / "student.yaml"
     path.write_text(text, encoding="utf-8")
     FUZZED["config"] += 1
     try:
-        load_config(path)
+        load_config(train, path)
     except ConfigError as exc:
         assert str(exc).startswith(str(path)), str(exc)
 

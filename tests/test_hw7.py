@@ -8,18 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.hw7 import compare as hw7_compare, gradients as hw7_gradients
+from experiments.hw7 import compare as hw7_compare
+from experiments.hw7 import gradients as hw7_gradients
 from minidl import init
-from minidl.runs.config import ConfigError, apply_overrides, load_yaml
-from minidl.training.callbacks import GradientStats
-from minidl.runs.job import load_data, run_training
 from minidl.layers import Linear
 from minidl.losses import SoftmaxCrossEntropy
 from minidl.models import MLP
 from minidl.optim import SGD
 from minidl.plots.gradients import layer_norm_columns, plot_gradient_profiles
+from minidl.runs.cli import load_config, main
+from minidl.runs.config import ConfigError, apply_overrides, load_yaml
+from minidl.runs.job import load_data, run_training
 from minidl.runs.job_config import resolve
 from minidl.training import Trainer
+from minidl.training.callbacks import GradientStats
 
 HW7 = Path(__file__).resolve().parents[1] / "configs" / "hw7"
 
@@ -51,13 +53,13 @@ def test_gradient_hook_norms_and_ratio_equal_norms_computed_directly():
     direct = np.array(direct)
     assert hook.names == ["0.W", "2.W", "4.W", "6.W"]
     np.testing.assert_allclose(np.array(hook.batches), direct, rtol=1e-12)
-    out = hook.end_epoch()
+    out = hook.columns()
     for name, mean in zip(hook.names, direct.mean(axis=0)):
         assert out[f"grad_norm_{name}"] == pytest.approx(mean, rel=1e-12)
     assert out["grad_ratio"] == pytest.approx(np.mean(direct[:, 0] / direct[:, -1]), rel=1e-12)
     assert out["grad_ratio"] != pytest.approx(direct[:, 0].mean() / direct[:, -1].mean(), rel=1e-6), \
         "the ratio is a mean of per-batch ratios, not a ratio of means"
-    assert hook.end_epoch() == {}, "an epoch's sums must be reset once reported"
+    assert hook.columns() == {}, "an epoch's sums must be reset once reported"
 
 
 def test_gradient_hook_can_track_biases_too():
@@ -66,7 +68,7 @@ def test_gradient_hook_can_track_biases_too():
     hook = GradientStats(weights_only=False)
     _backward(model, *_batch(rng))
     hook.after_backward(model)
-    out = hook.end_epoch()
+    out = hook.columns()
     assert hook.names == ["0.W", "0.b", "2.W", "2.b"]
     assert out["grad_norm_0.b"] == pytest.approx(np.linalg.norm(model.layers[0].b.grad), rel=1e-12)
 
@@ -78,9 +80,8 @@ def test_trainer_calls_the_hook_after_backward_and_before_the_step():
     fresh = MLP([12, 8, 4], activation="sigmoid", rng=np.random.default_rng(3), dtype=np.float64)
     _backward(fresh, X, y)                               # the gradient at the initial weights
     hook = GradientStats()
-    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1.0), batch_size=32, hooks=[hook])
-    trainer.train_epoch(X, y)                            # one batch, no shuffling
-    out = trainer.end_epoch()
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1.0), batch_size=32)
+    (out,) = trainer.fit(X, y, epochs=1, callbacks=[hook]).history        # one batch, no shuffling
     assert out["grad_norm_0.W"] == pytest.approx(np.linalg.norm(fresh.layers[0].W.grad), rel=1e-12)
     assert out["grad_norm_2.W"] == pytest.approx(np.linalg.norm(fresh.layers[2].W.grad), rel=1e-12)
     assert not np.allclose(model.layers[0].W.data, fresh.layers[0].W.data), "the step must still happen"
@@ -144,16 +145,18 @@ def _write(path, text):
 def test_gradient_study_rejects_bad_configs_before_any_work(tmp_path):
     runs = f"Study: {{runs: {{sigmoid: {HW7 / '3a_deep_sigmoid.yaml'}, relu: {HW7 / '3b_deep_relu.yaml'}}}}}\n"
     good = _write(tmp_path / "good.yaml", runs)
-    assert set(hw7_gradients.load_study(good)["train_cfgs"]) == {"sigmoid", "relu"}
+    assert set(hw7_gradients.training_configs(load_config(hw7_gradients, good))) == {"sigmoid", "relu"}
     with pytest.raises(ConfigError, match="unknown key Study.refrence.*did you mean reference"):
-        hw7_gradients.load_study(good, ["Study.refrence=x"])
+        load_config(hw7_gradients, good, ["Study.refrence=x"])
     with pytest.raises(ConfigError, match="grad_stats must be true"):
-        hw7_gradients.load_study(good, train_overrides=["Train.grad_stats=false"])
+        load_config(hw7_gradients, good, ["Study.set.Train.grad_stats=false"])
     with pytest.raises(ConfigError, match="from_runs lacks"):
-        hw7_gradients.load_study(good, [f"Study.from_runs.sigmoid={tmp_path}"])
+        load_config(hw7_gradients, good, [f"Study.from_runs.sigmoid={tmp_path}"])
     with pytest.raises(ConfigError, match="no metrics.csv"):
-        hw7_gradients.load_study(good, [f"Study.from_runs.sigmoid={tmp_path}", f"Study.from_runs.relu={tmp_path}"])
-    assert hw7_gradients.main([str(good), "--train-set", "Train.learning_rate=-1"]) == 2
+        load_config(hw7_gradients, good, [f"Study.from_runs.sigmoid={tmp_path}", f"Study.from_runs.relu={tmp_path}"])
+    assert main(hw7_gradients, [str(good), "--set", "Study.set.Train.learning_rate=-1",
+                                "--set", f"Output.dir={tmp_path / 'out'}"]) == 2
+    assert not (tmp_path / "out").exists(), "a bad training config leaves no run folder behind"
 
 
 def _fake_rows(ratio, acc, epochs=3, layers=4):
@@ -165,11 +168,13 @@ def _fake_rows(ratio, acc, epochs=3, layers=4):
 def test_gradient_profile_figure_from_metrics_rows(tmp_path):
     rows = _fake_rows(1e-4, 0.11)
     assert layer_norm_columns(rows) == ["grad_norm_0.W", "grad_norm_2.W", "grad_norm_4.W", "grad_norm_6.W"]
-    out = plot_gradient_profiles({"sigmoid": rows, "relu": _fake_rows(1.0, 0.9)}, tmp_path / "g.png",
-                                 title="t", reference=("shallow", 0.94))
-    assert out.is_file() and out.stat().st_size > 10_000
+    fig = plot_gradient_profiles({"sigmoid": rows, "relu": _fake_rows(1.0, 0.9)}, title="t",
+                                 reference=("shallow", 0.94))
+    top = fig.axes[0]
+    assert top.get_yscale() == "log" and top.get_xlabel() and top.get_legend() is not None
+    assert fig._suptitle.get_text() == "t"
     with pytest.raises(ValueError, match="Train.grad_stats"):
-        plot_gradient_profiles({"x": [{"epoch": 1, "train_acc": 0.5, "test_acc": 0.5}]}, tmp_path / "h.png")
+        plot_gradient_profiles({"x": [{"epoch": 1, "train_acc": 0.5, "test_acc": 0.5}]})
 
 
 def _fake_sweep(root, name, rates_scores):
@@ -201,17 +206,17 @@ def test_compare_picks_each_sweeps_best_rate_by_final_accuracy(tmp_path):
     _fake_sweep(tmp_path / "runs", "b", [(0.001, [0.6, 0.7], "completed"), (0.1, [0.99], "diverged")])
     cmp = _write(tmp_path / "cmp.yaml", "Compare: {sweeps: {SGD: a.yaml, Adam: b.yaml}}\n"
                                         f"Output: {{dir: {tmp_path / 'out'}, name: cmp}}\n")
-    assert hw7_compare.main([str(cmp)]) == 0
+    assert main(hw7_compare, [str(cmp)]) == 0
     (run,) = (tmp_path / "out").iterdir()
     summary = json.loads((run / "summary.json").read_text())
     assert summary["sweeps"]["SGD"]["best"] == {"Train.learning_rate": "0.1"}       # 0.9 at the end beats 0.2
     assert summary["sweeps"]["Adam"]["best"] == {"Train.learning_rate": "0.001"}    # a diverged run never wins
     assert (run / "comparison.png").is_file()
-    assert hw7_compare.main([str(cmp), "--set", "Compare.select=max"]) == 0
+    assert main(hw7_compare, [str(cmp), "--set", "Compare.select=max"]) == 0
     _write(tmp_path / "never_run.yaml", "Sweep: {base: base.yaml, name: never_run, grid: {Train.learning_rate: [1]}}\n"
                                          f"Output: {{dir: {tmp_path / 'runs'}}}\n")
     with pytest.raises(ConfigError, match="run it first"):
-        hw7_compare.load_compare(cmp, ["Compare.sweeps.SGD=never_run.yaml"])
+        load_config(hw7_compare, cmp, ["Compare.sweeps.SGD=never_run.yaml"])
 
 
 # ---- short real-MNIST runs -------------------------------------------------------------
@@ -230,8 +235,8 @@ def test_problem_2a_one_epoch_on_5k_reaches_sane_accuracy(tmp_path, real_mnist_d
 
 @pytest.mark.integration
 def test_problem_3_sigmoid_gradients_vanish_and_relu_kaiming_keeps_them(tmp_path, real_mnist_dir):
-    code = hw7_gradients.main([str(HW7 / "gradients.yaml"), "--set", f"Output.dir={tmp_path}",
-                               *(a for s in SHORT + [f"Data.dir={real_mnist_dir}"] for a in ("--train-set", s))])
+    code = main(hw7_gradients, [str(HW7 / "gradients.yaml"), "--set", f"Output.dir={tmp_path}",
+                                *(a for s in SHORT + [f"Data.dir={real_mnist_dir}"] for a in ("--set", f"Study.set.{s}"))])
     assert code == 0
     (run,) = tmp_path.iterdir()
     runs = json.loads((run / "summary.json").read_text())["runs"]

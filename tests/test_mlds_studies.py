@@ -9,7 +9,10 @@ import json
 import numpy as np
 import pytest
 
+from conftest import run_args
+
 from experiments.mlds import fit_function, grad_norm_mnist, minimal_ratio, weight_pca
+from minidl.runs.cli import load_config
 from minidl.runs.config import ConfigError
 from minidl.models import MLP
 
@@ -26,13 +29,13 @@ def synthetic_mnist(n=60, n_test=30, d=20, classes=3, seed=0):
 
 
 def test_course_networks_have_about_571_parameters():
-    cfg = fit_function.load_config(f"{CONFIGS}/fit_function.yaml")
+    cfg = load_config(fit_function, f"{CONFIGS}/fit_function.yaml")
     counts = {name: MLP(sizes).num_parameters() for name, sizes in cfg["Models"].items()}
     assert counts == {"deep": 571, "medium": 572, "shallow": 571}
 
 
 def test_fit_function_smoke(tmp_path):
-    run_dir = fit_function.main([f"{CONFIGS}/fit_function.yaml", "--set", "Data.points=50",
+    run_dir = run_args(fit_function, [f"{CONFIGS}/fit_function.yaml", "--set", "Data.points=50",
                                  "--set", "Train.epochs=20", "--set", "Train.workers=1",
                                  "--set", f"Output.dir={tmp_path}"])
     for name in ("fit_sinc.png", "fit_sign.png", "grad_norm_function.png", "summary.json", "config.yaml"):
@@ -57,20 +60,20 @@ def test_fit_one_trains_and_records_every_iteration():
 
 def test_configs_reject_unknown_keys():
     with pytest.raises(ConfigError, match="Train.epoch"):
-        fit_function.load_config(f"{CONFIGS}/fit_function.yaml", ["Train.epoch=3"])
+        load_config(fit_function, f"{CONFIGS}/fit_function.yaml", ["Train.epoch=3"])
     with pytest.raises(ConfigError, match="GradNorm.method"):
-        minimal_ratio.load_config(f"{CONFIGS}/minimal_ratio.yaml", ["GradNorm.method=newton"])
+        load_config(minimal_ratio, f"{CONFIGS}/minimal_ratio.yaml", ["GradNorm.method=newton"])
     with pytest.raises(ConfigError, match="Study.run"):
-        weight_pca.load_config(f"{CONFIGS}/weight_pca.yaml", ["Study.run=3"])
+        load_config(weight_pca, f"{CONFIGS}/weight_pca.yaml", ["Study.run=3"])
     with pytest.raises(ConfigError, match="Train.batch_size"):
-        grad_norm_mnist.load_config(f"{CONFIGS}/grad_norm_mnist.yaml", ["Train.batch_size=0"])
+        load_config(grad_norm_mnist, f"{CONFIGS}/grad_norm_mnist.yaml", ["Train.batch_size=0"])
 
 
 TINY_RATIO = ["Data.points=40", "Model.sizes=[1, 4, 1]", "Train.epochs=100", "GradNorm.steps=30"]
 
 
 def test_minimal_ratio_smoke_in_worker_processes(tmp_path):
-    run_dir = minimal_ratio.main([f"{CONFIGS}/minimal_ratio.yaml", *sum((["--set", s] for s in TINY_RATIO), []),
+    run_dir = run_args(minimal_ratio, [f"{CONFIGS}/minimal_ratio.yaml", *sum((["--set", s] for s in TINY_RATIO), []),
                                   "--set", "Study.runs=3", "--set", "Study.workers=2",
                                   "--set", f"Output.dir={tmp_path}"])
     assert (run_dir / "minimal_ratio.png").is_file()
@@ -86,7 +89,7 @@ def test_minimal_ratio_smoke_in_worker_processes(tmp_path):
 
 @pytest.mark.parametrize("method, hvp", [("levenberg_marquardt", "exact"), ("adam", "fd")])
 def test_minimal_ratio_one_run_lowers_the_gradient_norm(method, hvp):
-    cfg = minimal_ratio.load_config(f"{CONFIGS}/minimal_ratio.yaml",
+    cfg = load_config(minimal_ratio, f"{CONFIGS}/minimal_ratio.yaml",
                                     TINY_RATIO + [f"GradNorm.method={method}", f"GradNorm.hvp={hvp}",
                                                   "GradNorm.threshold=1.0e-9", "GradNorm.learning_rate=1.0e-4"])
     row = minimal_ratio.one_run(0, cfg)
@@ -97,7 +100,7 @@ def test_minimal_ratio_one_run_lowers_the_gradient_norm(method, hvp):
 
 
 def test_weight_pca_smoke(tmp_path):
-    cfg = weight_pca.load_config(f"{CONFIGS}/weight_pca.yaml",
+    cfg = load_config(weight_pca, f"{CONFIGS}/weight_pca.yaml",
                                  ["Model.sizes=[20, 8, 3]", "Train.epochs=4", "Train.every=2", "Train.batch_size=20",
                                   "Study.runs=3", "Study.workers=1"])
     summary = weight_pca.run(cfg, tmp_path, data=synthetic_mnist(), log=lambda line: None)
@@ -110,7 +113,7 @@ def test_weight_pca_smoke(tmp_path):
 
 
 def test_grad_norm_mnist_smoke(tmp_path):
-    cfg = grad_norm_mnist.load_config(f"{CONFIGS}/grad_norm_mnist.yaml",
+    cfg = load_config(grad_norm_mnist, f"{CONFIGS}/grad_norm_mnist.yaml",
                                       ["Model.sizes=[20, 8, 3]", "Train.epochs=2", "Train.batch_size=16"])
     summary = grad_norm_mnist.run(cfg, tmp_path, data=synthetic_mnist(), log=lambda line: None)
     assert (tmp_path / "grad_norm_mnist.png").is_file()
@@ -122,7 +125,7 @@ def test_grad_norm_mnist_smoke(tmp_path):
 
 @pytest.mark.integration
 def test_weight_pca_on_real_mnist(tmp_path, real_mnist_dir):
-    cfg = weight_pca.load_config(f"{CONFIGS}/weight_pca.yaml",
+    cfg = load_config(weight_pca, f"{CONFIGS}/weight_pca.yaml",
                                  [f"Data.dir={real_mnist_dir}", "Data.subset=200", "Model.sizes=[784, 16, 10]",
                                   "Train.epochs=2", "Train.every=1", "Train.batch_size=20", "Study.runs=2",
                                   "Study.workers=1"])

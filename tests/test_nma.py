@@ -1,19 +1,21 @@
-"""Tests of the Neuromatch optimization studies (experiments/nma_*.py) and their library helpers."""
+"""Tests of the Neuromatch optimization studies (experiments/nma/) and their library helpers."""
 import copy
 import json
 
 import numpy as np
 import pytest
 
-from experiments.nma import common as nma_common
-from experiments.nma.common import build_model, perturb
-from minidl.runs.config import ConfigError
+from conftest import run_args
+
+from minidl.analysis import perturb
+from minidl.data import load_normalized_mnist, sample_with_replacement
 from minidl.losses import NLLLoss
-from minidl.models import MLP
-from minidl.toys.newton import finite_difference_hessian, newton
+from minidl.models import MLP, NeuromatchMLP
 from minidl.optim import SGD
-from minidl.util.timing import time_forward_backward
+from minidl.runs.config import ConfigError
+from minidl.toys.newton import finite_difference_hessian, newton
 from minidl.training import Trainer
+from minidl.util.timing import time_forward_backward
 
 
 # ---- Newton's method -----------------------------------------------------------------------
@@ -55,7 +57,7 @@ def _tiny_problem(seed=0, n=40):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 784))
     y = rng.integers(0, 10, size=n)
-    return build_model([6], np.random.default_rng(seed + 1), dtype=np.float64), X, y
+    return NeuromatchMLP([6], np.random.default_rng(seed + 1), dtype=np.float64), X, y
 
 
 def _loss(model, X, y):
@@ -84,7 +86,7 @@ def test_gradient_step_delta_matches_a_direct_sgd_step():
     delta, grad_norm = gradient_step_delta(model, NLLLoss(), X, y, lr=0.1)
     other = copy.deepcopy(model)
     before = _loss(other, X, y)
-    Trainer(other, NLLLoss(), SGD(other.parameters(), lr=0.1), batch_size=len(X), rng=None).train_epoch(X, y)
+    Trainer(other, NLLLoss(), SGD(other.parameters(), lr=0.1), batch_size=len(X), rng=None).fit(X, y, epochs=1)
     assert delta == pytest.approx(_loss(other, X, y) - before, rel=1e-10)
     assert delta < 0 and grad_norm > 0
     assert _loss(model, X, y) == pytest.approx(before)     # parameters restored
@@ -95,7 +97,7 @@ def test_gradient_step_delta_matches_a_direct_sgd_step():
 def test_two_parameter_gradient_is_the_derivative_of_the_two_parameter_loss():
     from experiments.nma.conditioning import TwoParameterLoss
     model, X, y = _tiny_problem(seed=5)
-    model = build_model([], np.random.default_rng(0), dtype=np.float64)
+    model = NeuromatchMLP([], np.random.default_rng(0), dtype=np.float64)
     problem = TwoParameterLoss(model, NLLLoss(), X, y, (378, 0), 7)
     p, h = np.array([0.7, -1.3]), 1e-6
     numeric = [(problem.f(p + e) - problem.f(p - e)) / (2 * h) for e in (np.array([h, 0]), np.array([0, h]))]
@@ -107,8 +109,8 @@ def test_two_parameter_gradient_is_the_derivative_of_the_two_parameter_loss():
 
 # ---- the torch-default initialisation and the model ---------------------------------------------
 
-def test_build_model_matches_torch_linear_init_and_outputs_log_probabilities():
-    model = build_model([50], np.random.default_rng(0))
+def test_neuromatch_mlp_matches_torch_linear_init_and_outputs_log_probabilities():
+    model = NeuromatchMLP([50], np.random.default_rng(0))
     first, last = model.layers[0], model.layers[2]
     for layer, fan_in in ((first, 784), (last, 50)):
         bound = 1 / np.sqrt(fan_in)
@@ -136,7 +138,7 @@ def test_timing_helper_returns_positive_medians_growing_with_batch_size():
 def test_weight_images_accepts_a_model_and_rejects_other_shapes():
     from minidl.plots import plt
     from minidl.plots.nma import plot_weight_images
-    fig = plot_weight_images(build_model([7], np.random.default_rng(0)), "filters")
+    fig = plot_weight_images(NeuromatchMLP([7], np.random.default_rng(0)), "filters")
     assert len([ax for ax in fig.axes if ax.images]) == 7
     plt.close(fig)
     with pytest.raises(ValueError, match="shape"):
@@ -148,16 +150,16 @@ def test_weight_images_accepts_a_model_and_rejects_other_shapes():
 def test_unknown_study_key_is_a_config_error_naming_it(tmp_path):
     from experiments.nma import overparam as nma_overparam
     with pytest.raises(ConfigError, match=r"Study\.stpes.*did you mean steps"):
-        nma_overparam.main(["configs/nma/overparam.yaml", "--set", "Study.stpes=3",
+        run_args(nma_overparam, ["configs/nma/overparam.yaml", "--set", "Study.stpes=3",
                             "--set", f"Output.dir={tmp_path}"])
     from experiments.nma import conditioning as nma_conditioning
     with pytest.raises(ConfigError, match=r"Study\.weight_index"):
-        nma_conditioning.main(["configs/nma/conditioning.yaml", "--set", "Study.weight_index=[784, 0]",
+        run_args(nma_conditioning, ["configs/nma/conditioning.yaml", "--set", "Study.weight_index=[784, 0]",
                                "--set", f"Output.dir={tmp_path}"])
     assert not any(tmp_path.iterdir())              # failed before creating a run folder
     with pytest.raises(ConfigError, match="optimizers"):
         from experiments.nma import adaptive as nma_adaptive
-        nma_adaptive.main(["configs/nma/adaptive.yaml", "--set", "Study.optimizers.SGD.momentun=0.9",
+        run_args(nma_adaptive, ["configs/nma/adaptive.yaml", "--set", "Study.optimizers.SGD.momentun=0.9",
                            "--set", f"Output.dir={tmp_path}"])
 
 
@@ -190,7 +192,7 @@ def test_every_section_runs_end_to_end_with_tiny_settings(module, real_mnist_dir
     args = [f"configs/nma/{config}.yaml", "--set", f"Data.dir={real_mnist_dir}", "--set", f"Output.dir={tmp_path}"]
     for item in overrides:
         args += ["--set", item]
-    run_dir = importlib.import_module(f"experiments.nma.{module[4:]}").main(args)
+    run_dir = run_args(importlib.import_module(f"experiments.nma.{module[4:]}"), args)
     for name in ["config.yaml", "summary.json", *files]:
         assert (run_dir / name).stat().st_size > 0, name
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -199,12 +201,12 @@ def test_every_section_runs_end_to_end_with_tiny_settings(module, real_mnist_dir
 
 @pytest.mark.integration
 def test_working_set_is_drawn_with_replacement_from_normalized_mnist(real_mnist_dir):
-    data = nma_common.load_normalized_mnist(real_mnist_dir)
+    data = load_normalized_mnist(real_mnist_dir)
     mean, std = data["stats"]
     assert mean == pytest.approx(0.1307, abs=1e-4) and std == pytest.approx(0.3081, abs=1e-4)
     X, y = data["train"]
     assert abs(float(X.mean())) < 1e-3 and float(X.std()) == pytest.approx(1.0, abs=1e-3)
-    Xw, yw, idx = nma_common.working_set(X, y, 500, np.random.default_rng(2021))
+    Xw, yw, idx = sample_with_replacement(X, y, 500, np.random.default_rng(2021))
     assert Xw.shape == (500, 784)
     np.testing.assert_array_equal(idx, np.random.default_rng(2021).choice(60000, 500, replace=True))
     np.testing.assert_array_equal(Xw, X[idx])

@@ -12,10 +12,11 @@ import pytest
 from conftest import signal_when_rows
 
 from experiments import train as train_cli
-from minidl.training.checkpoint import CheckpointError
+from minidl.runs.cli import main
 from minidl.runs.config import ConfigError
 from minidl.runs.job import config_differences, resume_training, run_training
 from minidl.runs.job_config import resolve
+from minidl.training.checkpoint import CheckpointError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,10 +43,13 @@ CFG = {"Train": {"epochs": 4, "batch_size": 16, "learning_rate": 0.05, "optimize
 
 
 class StopAfter:
-    """A hook that requests a stop (as the SIGTERM handler does) after ``n`` batches."""
+    """A callback that requests a stop (as the SIGTERM handler does) after ``n`` batches."""
 
     def __init__(self, n):
         self.n, self.trainer = n, None
+
+    def begin(self, trainer):
+        self.trainer = trainer
 
     def after_backward(self, model):
         self.n -= 1
@@ -53,22 +57,13 @@ class StopAfter:
             self.trainer.stop_requested = signal.SIGTERM
 
 
-def test_interrupt_then_resume_gives_the_metrics_of_an_uninterrupted_run(tmp_path, monkeypatch):
+def test_interrupt_then_resume_gives_the_metrics_of_an_uninterrupted_run(tmp_path):
     cfg, data = resolve(CFG, "cfg"), synthetic_data()
     straight = run_training(cfg, tmp_path / "straight", data=data, log=lambda line: None)
     assert straight["status"] == "completed"
 
     stopper = StopAfter(19 * 2 + 7)          # 19 batches per epoch: stop in the middle of epoch 3
-    from minidl.runs import job
-    original = job.TrainingRun.__init__
-
-    def init_with_stopper(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        stopper.trainer = self.trainer
-
-    monkeypatch.setattr(job.TrainingRun, "__init__", init_with_stopper)
-    stopped = run_training(cfg, tmp_path / "stopped", data=data, hooks=[stopper], log=lambda line: None)
-    monkeypatch.setattr(job.TrainingRun, "__init__", original)
+    stopped = run_training(cfg, tmp_path / "stopped", data=data, callbacks=[stopper], log=lambda line: None)
     assert stopped["status"] == "interrupted" and stopped["signal"] == "SIGTERM"
     assert stopped["epochs_completed"] == 2 and "during epoch 3" in stopped["message"]
     assert len(metrics_without_time(tmp_path / "stopped" / "metrics.csv")) == 3      # header + 2 epochs
@@ -142,8 +137,8 @@ def test_sigterm_mid_epoch_then_resume_is_bit_identical(tmp_path, real_mnist_dir
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["epochs_completed"] == 1
 
-    assert train_cli.main(["--resume", str(run_dir)]) == 0
-    assert train_cli.main([*common, "--set", f"Output.dir={tmp_path / 'straight'}"]) == 0
+    assert main(train_cli, ["--resume", str(run_dir)]) == 0
+    assert main(train_cli, [*common, "--set", f"Output.dir={tmp_path / 'straight'}"]) == 0
     (straight,) = (tmp_path / "straight").glob("*/metrics.csv")
     assert metrics_without_time(run_dir / "metrics.csv") == metrics_without_time(straight)
     assert len(metrics_without_time(straight)) == 4
@@ -152,8 +147,8 @@ def test_sigterm_mid_epoch_then_resume_is_bit_identical(tmp_path, real_mnist_dir
 def test_resume_cli_refuses_changes_with_exit_2(tmp_path, capsys):
     cfg, data = resolve(CFG, "cfg"), synthetic_data()
     run_training(cfg, tmp_path, data=data, log=lambda line: None)
-    code = train_cli.main(["--resume", str(tmp_path), "--set", "Train.learning_rate=0.5"])
+    code = main(train_cli, ["--resume", str(tmp_path), "--set", "Train.learning_rate=0.5"])
     err = capsys.readouterr().err
     assert code == 2 and "Differing keys: Train.learning_rate: 0.05 -> 0.5" in err and "Traceback" not in err
-    assert train_cli.main(["--resume", str(tmp_path / "nope")]) == 2
+    assert main(train_cli, ["--resume", str(tmp_path / "nope")]) == 2
     assert "not a run folder" in capsys.readouterr().err

@@ -3,10 +3,11 @@ import os
 
 import pytest
 
-from minidl.runs.config import ConfigError
-from minidl.runs.executors import BLAS_THREAD_VARS, pinned_process_pool
 from minidl.plots.training import mean_curve
+from minidl.runs.config import ConfigError
+from minidl.runs.executors import pinned_process_pool
 from minidl.runs.sweep_runner import aggregate_over_seeds, expand_grid, point_id
+from minidl.util.threads import BLAS_THREAD_VARS
 
 
 def test_grid_is_the_product_in_file_order():
@@ -53,14 +54,31 @@ def test_make_executor_checks_its_arguments():
         make_executor("spark")
 
 
-def test_sweep_cli_rejects_contradictory_executor_options(capsys):
+def test_sweep_cli_rejects_contradictory_executor_options(capsys, tmp_path):
     from experiments import sweep as sweep_cli
-    for argv in (["--executor", "local", "--scheduler", "tcp://h:8786"], ["--scheduler", "tcp://h:8786", "--workers", "2"]):
-        with pytest.raises(SystemExit) as exc:
-            sweep_cli.main(["configs/sweeps/softmax.yaml", *argv])
-        assert exc.value.code == 2
+    from minidl.runs.cli import main
+    for argv in (["--executor", "local", "--scheduler", "tcp://h:8786"], ["--scheduler", "tcp://h:8786", "--workers", "2"],
+                 ["--executor", "spark"]):
+        assert main(sweep_cli, ["configs/sweeps/softmax.yaml", "--set", f"Output.dir={tmp_path}", *argv]) == 2
     err = capsys.readouterr().err
-    assert "--scheduler needs --executor dask" in err and "--workers sizes a cluster started here" in err
+    assert "Sweep.scheduler needs Sweep.executor dask" in err and "Sweep.workers sizes a cluster started here" in err
+    assert "Sweep.executor must be one of" in err
+    assert not list(tmp_path.iterdir()), "a refused sweep leaves no folder behind"
+
+
+def test_sweep_set_overrides_the_base_config_and_output_dir_moves_the_sweep(tmp_path):
+    from experiments import sweep as sweep_cli
+    from minidl.runs.cli import load_config
+    from minidl.runs.sweep_runner import run_folder, sweep_of
+    cfg = load_config(sweep_cli, "configs/sweeps/twolayer_lr.yaml",
+                      ["Sweep.set.Train.epochs=2", "Sweep.set.Data.subset=100", f"Output.dir={tmp_path}"])
+    assert cfg["Sweep"]["set"] == {"Train.epochs": 2, "Data.subset": 100}
+    assert cfg["Sweep"]["base"] == "configs/config_twolayer.yaml" and cfg["Sweep"]["name"] == "twolayer_lr"
+    sweep = sweep_of(cfg)
+    assert sweep.base_cfg["Train"]["epochs"] == 2 and len(sweep.points) == 20
+    assert run_folder(cfg, "twolayer_lr") == tmp_path / "sweep-twolayer_lr"
+    with pytest.raises(ConfigError, match="Train.learnig_rate"):
+        load_config(sweep_cli, "configs/sweeps/twolayer_lr.yaml", ["Sweep.set.Train.learnig_rate=0.1"])
 
 
 def test_a_failed_point_travels_back_from_a_worker_with_its_files(tmp_path):

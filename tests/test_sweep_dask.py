@@ -19,8 +19,10 @@ distributed = pytest.importorskip("distributed")   # the 'dist' extra; .ci/run i
 
 from experiments import sweep as sweep_cli  # noqa: E402
 from minidl.runs import executors  # noqa: E402
-from minidl.runs.executors import BLAS_THREAD_VARS, start_local_cluster  # noqa: E402
-from minidl.runs.sweep_runner import load_sweep, run_sweep  # noqa: E402
+from minidl.runs.cli import load_config, main  # noqa: E402
+from minidl.runs.executors import start_local_cluster  # noqa: E402
+from minidl.runs.sweep_runner import run_sweep, sweep_of  # noqa: E402
+from minidl.util.threads import BLAS_THREAD_VARS  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +52,12 @@ Output:
     return path
 
 
+def load_sweep(path, overrides=()):
+    """The Sweep of a sweep file, and the folder it runs into."""
+    cfg = load_config(sweep_cli, path, overrides)
+    return sweep_of(cfg), Path(cfg["Output"]["dir"]) / f"sweep-{cfg['Sweep']['name']}"
+
+
 def results(sweep_dir, name="results.csv"):
     """results.csv (or results_by_value.csv) rows without the columns that legitimately differ."""
     with open(sweep_dir / name, newline="") as f:
@@ -75,7 +83,8 @@ def local_sweep(tmp_path_factory, real_mnist_dir):
     """The tiny sweep run by the default executor, a local pool of 2 processes: the reference."""
     root = tmp_path_factory.mktemp("local")
     sweep_file = write_sweep(root / "tiny.yaml", root / "runs", real_mnist_dir)
-    sweep_dir, rows = run_sweep(load_sweep(sweep_file), workers=2, log=lambda line: None)
+    sweep, sweep_dir = load_sweep(sweep_file)
+    rows = run_sweep(sweep, sweep_dir, workers=2, log=lambda line: None)
     assert [r["status"] for r in rows] == ["completed"] * 4
     return sweep_dir
 
@@ -83,7 +92,7 @@ def local_sweep(tmp_path_factory, real_mnist_dir):
 def test_dask_cluster_gives_the_same_results_as_the_local_pool(cluster, local_sweep, tmp_path, real_mnist_dir,
                                                                  capsys):
     sweep_file = write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir)
-    assert sweep_cli.main([str(sweep_file), "--executor", "dask", "--scheduler", cluster.scheduler_address]) == 0
+    assert main(sweep_cli, [str(sweep_file), "--executor", "dask", "--scheduler", cluster.scheduler_address]) == 0
     out = capsys.readouterr().out
     assert "dashboard http" in out and "[4/4]" in out
     sweep_dir = tmp_path / "runs" / "sweep-tiny"
@@ -123,9 +132,9 @@ def test_a_worker_killed_mid_point_is_replaced_and_the_sweep_completes(cluster, 
         return on_worker.run_point_remotely(cfg, folder_name)
 
     monkeypatch.setattr(executors, "run_point_remotely", dies_on_first_attempt)
-    sweep = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir))
-    sweep["points"] = sweep["points"][:2]          # learning rate 0.5, seeds 1 and 2
-    sweep_dir, rows = run_sweep(sweep, executor="dask", scheduler=cluster.scheduler_address, log=lambda line: None)
+    sweep, sweep_dir = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir))
+    sweep.points = sweep.points[:2]          # learning rate 0.5, seeds 1 and 2
+    rows = run_sweep(sweep, sweep_dir, executor="dask", scheduler=cluster.scheduler_address, log=lambda line: None)
     assert marker.exists(), "the worker running the first point should have been killed"
     assert [r["status"] for r in rows] == ["completed"] * 2
     assert results(sweep_dir) == results(local_sweep)[:2], "the re-run point gives the same numbers"
@@ -139,9 +148,9 @@ def test_a_point_whose_worker_dies_twice_is_recorded_as_failed(cluster, tmp_path
         return on_worker.run_point_remotely(cfg, folder_name)
 
     monkeypatch.setattr(executors, "run_point_remotely", always_dies)
-    sweep = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir))
-    sweep["points"] = sweep["points"][:2]          # the dying point and one other
-    _, rows = run_sweep(sweep, executor="dask", scheduler=cluster.scheduler_address, log=lambda line: None)
+    sweep, sweep_dir = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir))
+    sweep.points = sweep.points[:2]          # the dying point and one other
+    rows = run_sweep(sweep, sweep_dir, executor="dask", scheduler=cluster.scheduler_address, log=lambda line: None)
     assert [r["status"] for r in rows] == ["failed", "completed"]
     assert rows[0]["error"].startswith("KilledWorker")
     assert json.loads((Path(rows[0]["run_dir"]) / "summary.json").read_text())["status"] == "failed"
@@ -166,8 +175,8 @@ def test_rerunning_a_half_finished_sweep_runs_only_the_missing_points(cluster, l
 
     monkeypatch.setattr(executors, "run_point_remotely", counted)
     lines = []
-    sweep = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir))
-    run_sweep(sweep, executor="dask", scheduler=cluster.scheduler_address, log=lines.append)
+    sweep, sweep_dir = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir))
+    run_sweep(sweep, sweep_dir, executor="dask", scheduler=cluster.scheduler_address, log=lines.append)
     assert sorted(p.name for p in calls.iterdir()) == [folders[0].name, folders[1].name]
     assert "4 points, 2 already done" in lines[0]
     assert untouched.stat().st_mtime_ns == before
@@ -188,10 +197,10 @@ def test_a_point_whose_training_raises_is_retried_once_then_recorded_with_its_tr
         return on_worker.run_point_remotely(cfg, folder_name)
 
     monkeypatch.setattr(executors, "run_point_remotely", counted)
-    sweep = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir),
-                       overrides=[f"Data.train_csv={tmp_path}/missing.csv"])
-    sweep["points"] = sweep["points"][:1]
-    _, rows = run_sweep(sweep, executor="dask", scheduler=cluster.scheduler_address, log=lambda line: None)
+    sweep, sweep_dir = load_sweep(write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir),
+                                  overrides=[f"Sweep.set.Data.train_csv={tmp_path}/missing.csv"])
+    sweep.points = sweep.points[:1]
+    rows = run_sweep(sweep, sweep_dir, executor="dask", scheduler=cluster.scheduler_address, log=lambda line: None)
     assert len(list(attempts.iterdir())) == 2, "one attempt and one retry"
     assert rows[0]["status"] == "failed" and rows[0]["error"].startswith("FileNotFoundError")
     summary = json.loads((Path(rows[0]["run_dir"]) / "summary.json").read_text())

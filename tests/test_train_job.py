@@ -7,16 +7,17 @@ import pytest
 
 from experiments import sweep as sweep_cli
 from experiments import train as train_cli
-from minidl.training.checkpoint import CheckpointError, load_checkpoint
-from minidl.runs.job import run_training
 from minidl.models import MLP, TwoLayerNet
+from minidl.runs.cli import main
+from minidl.runs.job import run_training
 from minidl.runs.job_config import resolve
+from minidl.training.checkpoint import CheckpointError, load_checkpoint
 
 
 def _train(tmp_path, data_dir, *extra):
     args = ["configs/config_twolayer.yaml", "--set", f"Data.dir={data_dir}", "--set", f"Output.dir={tmp_path}",
             "--set", "Data.subset=2000", "--set", "Train.epochs=1", *extra]
-    assert train_cli.main(args) == 0
+    assert main(train_cli, args) == 0
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     return run_dir
 
@@ -87,21 +88,21 @@ def test_divergence_is_reported_not_crashed(tmp_path):
                    "Model": {"type": "MLP", "sizes": [784, 32, 10], "activation": "relu"}}, "diverge")
     lines = []
     summary = run_training(cfg, tmp_path, data=data, log=lines.append)
-    assert summary["status"] == "diverged"
+    assert summary["status"] == "diverged" and summary["epochs_completed"] == 0
     assert "learning rate 1e+06" in summary["message"] and "lower learning rate" in summary["message"]
-    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "diverged"
+    assert any("diverged" in line for line in lines)
 
 
 def test_unwritable_output_dir_fails_before_training(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    code = train_cli.main(["configs/config_twolayer.yaml", "--set", f"Output.dir={blocker}/runs"])
+    code = main(train_cli, ["configs/config_twolayer.yaml", "--set", f"Output.dir={blocker}/runs"])
     assert code == 2
     assert "cannot write to output directory" in capsys.readouterr().err
 
 
 def test_bad_config_exits_2_with_one_line(tmp_path, capsys):
-    code = train_cli.main(["configs/config_twolayer.yaml", "--set", "Train.learnig_rate=0.1"])
+    code = main(train_cli, ["configs/config_twolayer.yaml", "--set", "Train.learnig_rate=0.1"])
     err = capsys.readouterr().err
     assert code == 2 and "did you mean learning_rate?" in err and "Traceback" not in err
 
@@ -129,12 +130,13 @@ Sweep:
 Output:
   dir: {tmp_path}
 """)
-    assert sweep_cli.main([str(sweep_file), "--workers", "2"]) == 0
+    assert main(sweep_cli, [str(sweep_file), "--workers", "2"]) == 0
     sweep_dir = tmp_path / "sweep-tiny"
     rows = list(csv.DictReader(open(sweep_dir / "results.csv")))
     assert [r["Train.learning_rate"] for r in rows] == ["0.5", "0.05"]
     assert all(r["status"] == "completed" and 0 < float(r["test_acc"]) <= 1 for r in rows)
     assert (sweep_dir / "comparison.png").stat().st_size > 10_000
+    assert json.loads((sweep_dir / "summary.json").read_text())["completed"] == 2
     capsys.readouterr()
-    assert sweep_cli.main([str(sweep_file), "--workers", "2"]) == 0
+    assert main(sweep_cli, [str(sweep_file), "--workers", "2"]) == 0
     assert "2 already done" in capsys.readouterr().out

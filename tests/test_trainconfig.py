@@ -1,9 +1,14 @@
 """Training-config validation: every mistake fails before training, naming the key."""
 import pytest
 
-from experiments.train import load_config
+from experiments import train
+from minidl.runs import cli
 from minidl.runs.config import ConfigError, apply_overrides
 from minidl.runs.job_config import resolve
+
+
+def load_config(path, overrides=()):
+    return cli.load_config(train, path, overrides)
 
 BASE = {"Train": {"batch_size": 64, "learning_rate": 0.1, "reg": 0.001, "epochs": 10,
                   "momentum": 0.0, "debug": False},
@@ -38,9 +43,9 @@ def test_course_keys_resolve_with_defaults():
     (["Model.type=MLP", "Model.sizes=[784, 0, 10]"], "Model.sizes must be a list of at least two positive integers"),
     (["Model.type=MLP", "Model.sizes=[784, 10]", "Model.activation=relux"], "Model.activation must be one of"),
     (["Model.type=MLP", "Model.sizes=[784, 10]", "Model.init=he"], "Model.init must be a valid init"),
-    (["Train.scheduler={type: stepp}"], "Train.scheduler.type must be one of"),
+    (["Train.scheduler={type: stepp}"], "Train.scheduler: unknown scheduler type 'stepp'"),
     (["Train.scheduler={type: step, step_size: 0}"], "step_size must be a positive integer"),
-    (["Train.scheduler={type: step, gama: 0.1, step_size: 2}"], "unknown key Train.scheduler.gama"),
+    (["Train.scheduler={type: step, gama: 0.1, step_size: 2}"], "scheduler 'step' has no option 'gama'"),
     (["Train.nesterov=true"], "Train.nesterov needs optimizer sgd and momentum > 0"),
     (["Data.val_fraction=1.5"], "Data.val_fraction must be a number in [0, 1)"),
     (["Data.subset=-5"], "Data.subset must be null or an integer > 0"),

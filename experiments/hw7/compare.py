@@ -27,15 +27,13 @@ Config::
 """
 from __future__ import annotations
 
-import argparse
 import csv
-import sys
-import time
+import os
 from pathlib import Path
 
-from minidl.runs.cli import OUTPUT_SCHEMA
-from minidl.runs.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
-from minidl.runs.folder import create_run_dir, read_metrics, write_config, write_summary
+from minidl.runs.cli import main
+from minidl.runs.config import REQUIRED, ConfigError, Key
+from minidl.runs.folder import read_metrics
 
 SCHEMA = {
     "Compare": {
@@ -44,29 +42,25 @@ SCHEMA = {
         "select": Key(str, "last", choices=["last", "max"]),
         "runs": Key((dict, type(None)), None, doc="extra legend label -> finished run folder"),
     },
-    "Output": OUTPUT_SCHEMA,
 }
 
 
-def load_compare(path: str | Path, overrides=()) -> dict:
-    """Validate the comparison file; locate each sweep's folder (ConfigError if not run yet)."""
-    from minidl.runs.sweep_runner import load_sweep
-    path = Path(path)
-    cfg = validate(apply_overrides(load_yaml(path), overrides), SCHEMA, str(path))
-    folders = {}
+def check(cfg: dict, where: str) -> None:
+    """Every sweep has run (ConfigError says how to run it if not), every extra run folder has metrics.
+
+    The sweep files are rewritten relative to the working directory, as config.yaml records them.
+    """
+    from minidl.runs.sweep_runner import sweep_folder
     for label, rel in cfg["Compare"]["sweeps"].items():
-        sweep_path = path.parent / str(rel)
-        sweep = load_sweep(sweep_path)
-        folder = Path(sweep["output_dir"]) / f"sweep-{sweep['name']}"
+        sweep_path = os.path.normpath(Path(where).parent / str(rel))
+        folder = sweep_folder(sweep_path)
         if not (folder / "results.csv").is_file():
-            raise ConfigError(f"{path}: Compare.sweeps.{label}: no results in {folder}; run it first: "
+            raise ConfigError(f"{where}: Compare.sweeps.{label}: no results in {folder}; run it first: "
                               f"python -m experiments.sweep {sweep_path}")
-        folders[label] = folder
+        cfg["Compare"]["sweeps"][label] = sweep_path
     for label, folder in (cfg["Compare"]["runs"] or {}).items():
         if not (Path(str(folder)) / "metrics.csv").is_file():
-            raise ConfigError(f"{path}: Compare.runs.{label}: no metrics.csv in {folder}")
-    cfg["sweep_folders"] = folders
-    return cfg
+            raise ConfigError(f"{where}: Compare.runs.{label}: no metrics.csv in {folder}")
 
 
 def score(rows: list[dict], metric: str, select: str) -> float | None:
@@ -91,60 +85,47 @@ def read_sweep(folder: Path, metric: str, select: str) -> list[dict]:
     return points
 
 
-def run_compare(cfg: dict, run_dir: Path, log=print) -> dict:
+def best_point(label: str, folder: Path, metric: str, select: str, log) -> tuple[dict, dict]:
+    """The best point of one sweep, and the sweep's entry of summary.json; logs a table."""
+    points = read_sweep(folder, metric, select)
+    # a diverged run's last epoch is from before it blew up: it cannot be the best rate
+    ranked = [p for p in points if p["status"] == "completed" and p["score"] is not None]
+    if not ranked:
+        raise ValueError(f"sweep {folder} has no completed point with a {metric} column")
+    best = max(ranked, key=lambda p: p["score"])
+    entry = {"folder": str(folder), "best": best["grid"], "best_score": best["score"],
+             "points": [{**p["grid"], "status": p["status"], "epochs": p["epochs"], f"{metric}_{select}": p["score"],
+                         f"{metric}_max": score(p["rows"], metric, "max")} for p in points]}
+    log(f"{label} ({folder}):")
+    for p in points:
+        mark = "  <- best" if p is best else ""
+        shown = "-" if p["score"] is None else f"{p['score']:.4f}"
+        log(f"  {', '.join(f'{k}={v}' for k, v in p['grid'].items())}: {p['status']}, "
+            f"{p['epochs']} epochs, {metric} ({select}) {shown}{mark}")
+    return best, entry
+
+
+def run(cfg: dict, run_dir: Path, log=print) -> dict:
+    """Pick the best point of each sweep, draw them (and the extra runs) on one figure; returns the summary."""
+    from minidl import plots
     from minidl.plots.training import metric_label, plot_comparison
-    start = time.perf_counter()
+    from minidl.runs.sweep_runner import sweep_folder
     spec = cfg["Compare"]
     metric, select = spec["metric"], spec["select"]
-    write_config(run_dir, {k: v for k, v in cfg.items() if k != "sweep_folders"})
     curves, summary = {}, {"metric": metric, "select": select, "sweeps": {}, "runs": {}}
-    for label, folder in cfg["sweep_folders"].items():
-        points = read_sweep(folder, metric, select)
-        # a diverged run's last epoch is from before it blew up: it cannot be the best rate
-        ranked = [p for p in points if p["status"] == "completed" and p["score"] is not None]
-        if not ranked:
-            raise ValueError(f"sweep {folder} has no completed point with a {metric} column")
-        best = max(ranked, key=lambda p: p["score"])
+    for label, sweep_path in spec["sweeps"].items():
+        best, summary["sweeps"][label] = best_point(label, sweep_folder(sweep_path), metric, select, log)
         values = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in best["grid"].items())
         curves[f"{label}: best {values}"] = best["rows"]
-        summary["sweeps"][label] = {
-            "folder": str(folder), "best": best["grid"], "best_score": best["score"],
-            "points": [{**p["grid"], "status": p["status"], "epochs": p["epochs"], f"{metric}_{select}": p["score"],
-                        f"{metric}_max": score(p["rows"], metric, "max")} for p in points]}
-        log(f"{label} ({folder}):")
-        for p in points:
-            mark = "  <- best" if p is best else ""
-            shown = "-" if p["score"] is None else f"{p['score']:.4f}"
-            log(f"  {', '.join(f'{k}={v}' for k, v in p['grid'].items())}: {p['status']}, "
-                f"{p['epochs']} epochs, {metric} ({select}) {shown}{mark}")
     for label, folder in (spec["runs"] or {}).items():
         rows = read_metrics(Path(folder) / "metrics.csv")
         curves[label] = rows
         summary["runs"][label] = {"run_dir": str(folder), f"{metric}_{select}": score(rows, metric, select)}
-    plot_comparison(curves, run_dir / "comparison.png", key=metric, ylabel=metric_label(metric),
-                    title=f"best learning rate of each optimizer: {metric_label(metric)} per epoch")
-    summary["wall_time_s"] = round(time.perf_counter() - start, 2)
-    write_summary(run_dir, summary)
+    fig = plot_comparison(curves, key=metric, ylabel=metric_label(metric),
+                          title=f"best learning rate of each optimizer: {metric_label(metric)} per epoch")
+    plots.save(fig, run_dir / "comparison.png")
     return summary
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.hw7.compare", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="comparison YAML, e.g. configs/hw7/compare.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key, e.g. --set Compare.select=max")
-    args = parser.parse_args(argv)
-    try:
-        cfg = load_compare(args.config, args.set)
-        run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-        run_compare(cfg, run_dir)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"run folder: {run_dir}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main(__name__))

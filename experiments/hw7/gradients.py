@@ -4,13 +4,13 @@ Trains the two deep networks of Problem 3, (a) eight sigmoid hidden layers
 with Xavier weights and (b) the same depth with ReLU and Kaiming-uniform
 (fan_out) weights, each with ``Train.grad_stats: true``, so that every
 epoch's metrics row carries the mean gradient norm of every weight matrix and
-the gradient ratio ``||dL/dW_first|| / ||dL/dW_last||`` (``minidl.hooks.GradientStats``).
+the gradient ratio ``||dL/dW_first|| / ||dL/dW_last||`` (``minidl.training.callbacks.GradientStats``).
 It can instead read two finished run folders (``Study.from_runs``).
 
 Run::
 
     python -m experiments.hw7.gradients configs/hw7/gradients.yaml
-    python -m experiments.hw7.gradients configs/hw7/gradients.yaml --train-set Train.epochs=3
+    python -m experiments.hw7.gradients configs/hw7/gradients.yaml --set Study.set.Train.epochs=3
     python -m experiments.hw7.gradients configs/hw7/gradients.yaml \\
         --set Study.from_runs.sigmoid=runs/3a_deep_sigmoid-... --set Study.from_runs.relu=runs/3b_deep_relu-...
 
@@ -25,6 +25,7 @@ Config::
       runs:                          # label -> training config (relative to this file)
         sigmoid: 3a_deep_sigmoid.yaml
         relu: 3b_deep_relu.yaml
+      set: {}                        # overrides of every training config, e.g. {Train.epochs: 3}
       from_runs: null                # or {label: finished run folder}: read these instead of training
       reference: null                # optional finished run folder (e.g. the shallow 2(a) net) whose
                                      # final test accuracy is drawn on the accuracy panels
@@ -32,58 +33,65 @@ Config::
 """
 from __future__ import annotations
 
-import argparse
-import sys
+import os
 import time
 from pathlib import Path
 
-from minidl.runs.config import REQUIRED, ConfigError, Key, apply_overrides, load_yaml, validate
-from minidl.runs.folder import create_run_dir, read_metrics, write_config, write_summary
+from minidl.runs.cli import main
+from minidl.runs.config import REQUIRED, ConfigError, Key, apply_overrides, as_overrides, dotted_keys, load_yaml
+from minidl.runs.folder import read_metrics, write_summary
 
 SCHEMA = {
     "Study": {
         "runs": Key(dict, REQUIRED, doc="label -> training config, relative to this file"),
+        "set": Key((dict, type(None)), None, doc="overrides of every training config, e.g. {Train.epochs: 3}"),
         "from_runs": Key((dict, type(None)), None, doc="label -> finished run folder; skips training"),
         "reference": Key((str, type(None)), None, doc="run folder whose final test accuracy is drawn"),
-    },
-    "Output": {
-        "dir": Key(str, "runs"),
-        "name": Key((str, type(None)), None),
     },
 }
 
 LABELS = {"sigmoid": "sigmoid + Xavier", "relu": "ReLU + Kaiming"}
 
 
-def load_study(path: str | Path, overrides=(), train_overrides=()) -> dict:
-    """Validate the study file and every training config it names (ConfigError before any work)."""
-    from minidl.runs.job_config import resolve
-    path = Path(path)
-    cfg = validate(apply_overrides(load_yaml(path), overrides), SCHEMA, str(path))
+def check(cfg: dict, where: str) -> None:
+    """Every training config resolves and logs gradient statistics; every folder named holds metrics.
+
+    The paths of Study.runs are rewritten relative to the working directory, so that the
+    run's config.yaml names the files that were used.
+    """
     study = cfg["Study"]
     if not study["runs"]:
-        raise ConfigError(f"{path}: Study.runs is empty; name at least one training config")
-    train_cfgs = {}
+        raise ConfigError(f"{where}: Study.runs is empty; name at least one training config")
     for label, rel in study["runs"].items():
         if not isinstance(rel, str):
-            raise ConfigError(f"{path}: Study.runs.{label} must be a config file name; got {rel!r}")
-        cfg_path = path.parent / rel if not Path(rel).is_absolute() else Path(rel)
-        train = resolve(apply_overrides(load_yaml(cfg_path), train_overrides), where=str(cfg_path))
+            raise ConfigError(f"{where}: Study.runs.{label} must be a config file name; got {rel!r}")
+        study["runs"][label] = os.path.normpath(Path(where).parent / rel) if not Path(rel).is_absolute() else rel
+    study["set"] = dotted_keys(study["set"])
+    for label, train in training_configs(cfg).items():
         if not train["Train"]["grad_stats"]:
-            raise ConfigError(f"{cfg_path}: Train.grad_stats must be true for the gradient study")
-        train_cfgs[label] = train
+            raise ConfigError(f"{study['runs'][label]}: Train.grad_stats must be true for the gradient study")
     if study["from_runs"] is not None:
         missing = set(study["runs"]) - set(study["from_runs"])
         if missing:
-            raise ConfigError(f"{path}: Study.from_runs lacks {sorted(missing)}; give a run folder for every label "
+            raise ConfigError(f"{where}: Study.from_runs lacks {sorted(missing)}; give a run folder for every label "
                               f"of Study.runs ({sorted(study['runs'])})")
         for label, folder in study["from_runs"].items():
-            if not (Path(str(folder)) / "metrics.csv").is_file():
-                raise ConfigError(f"{path}: Study.from_runs.{label}: no metrics.csv in {folder}")
-    if study["reference"] is not None and not (Path(study["reference"]) / "metrics.csv").is_file():
-        raise ConfigError(f"{path}: Study.reference: no metrics.csv in {study['reference']}")
-    cfg["train_cfgs"] = train_cfgs
-    return cfg
+            _require_metrics(folder, f"{where}: Study.from_runs.{label}")
+    if study["reference"] is not None:
+        _require_metrics(study["reference"], f"{where}: Study.reference")
+
+
+def _require_metrics(folder, where: str) -> None:
+    if not (Path(str(folder)) / "metrics.csv").is_file():
+        raise ConfigError(f"{where}: no metrics.csv in {folder}")
+
+
+def training_configs(cfg: dict) -> dict:
+    """``{label: resolved training config}``, with ``Study.set`` applied to each."""
+    from minidl.runs.job_config import resolve
+    overrides = as_overrides(cfg["Study"]["set"])
+    return {label: resolve(apply_overrides(load_yaml(path), overrides), where=str(path))
+            for label, path in cfg["Study"]["runs"].items()}
 
 
 def _final_acc(rows: list[dict]) -> float:
@@ -91,44 +99,36 @@ def _final_acc(rows: list[dict]) -> float:
     return float(rows[-1][key])
 
 
-def run_study(cfg: dict, run_dir: Path, log=print) -> dict:
-    """Train (or read) every run, draw the figures, write summary.json.  Returns the summary."""
+def train_or_read(cfg: dict, run_dir: Path, log) -> dict:
+    """``{label: run folder}``: each network trained into ``run_dir/<label>``, or Study.from_runs."""
     from minidl.runs.job import run_training
-    from minidl.plots.gradients import plot_gradient_profiles
-    from minidl.plots.training import plot_comparison
-
-    start = time.perf_counter()
-    study = cfg["Study"]
-    write_config(run_dir, {k: v for k, v in cfg.items() if k != "train_cfgs"})
+    from_runs = cfg["Study"]["from_runs"]
     folders = {}
-    for label, train_cfg in cfg["train_cfgs"].items():
-        if study["from_runs"] is not None:
-            folders[label] = Path(study["from_runs"][label])
+    for label, train_cfg in training_configs(cfg).items():
+        if from_runs is not None:
+            folders[label] = Path(from_runs[label])
             log(f"{label}: reading {folders[label]}")
             continue
         folders[label] = run_dir / label
-        folders[label].mkdir()
-        summary = run_training(train_cfg, folders[label], log=log)
+        started = time.perf_counter()
+        summary = write_summary(folders[label], run_training(train_cfg, folders[label], log=log), started)
         if summary["status"] != "completed":
             log(f"{label}: {summary['status']} ({summary.get('message', '')}); plotting the epochs it finished")
+    return folders
+
+
+def run(cfg: dict, run_dir: Path, log=print) -> dict:
+    """Train (or read) every run, draw the figures; returns the summary."""
+    folders = train_or_read(cfg, run_dir, log)
     metrics = {label: read_metrics(folder / "metrics.csv") for label, folder in folders.items()}
     empty = [label for label, rows in metrics.items() if not rows]
     if empty:
         raise ValueError(f"no finished epoch in the run(s) {empty}; nothing to plot")
     reference = None
-    if study["reference"] is not None:
-        ref_rows = read_metrics(Path(study["reference"]) / "metrics.csv")
+    if cfg["Study"]["reference"] is not None:
+        ref_rows = read_metrics(Path(cfg["Study"]["reference"]) / "metrics.csv")
         reference = (f"shallow net, epoch {int(ref_rows[-1]['epoch'])}", _final_acc(ref_rows))
-    pretty = {label: LABELS.get(label, label) for label in metrics}
-    depth = {label: len([k for k in rows[0] if k.startswith("grad_norm_")]) for label, rows in metrics.items()}
-    plot_gradient_profiles({pretty[k]: v for k, v in metrics.items()}, run_dir / "gradients.png",
-                           title=f"MLP with {max(depth.values())} weight layers (8 hidden of 30), SGD Nesterov, "
-                                 f"lr {cfg['train_cfgs'][next(iter(metrics))]['Train']['learning_rate']:g}, batch "
-                                 f"{cfg['train_cfgs'][next(iter(metrics))]['Train']['batch_size']}",
-                           reference=reference)
-    plot_comparison({pretty[k]: v for k, v in metrics.items()}, run_dir / "grad_ratio.png", key="grad_ratio",
-                    ylabel="||dL/dW_1|| / ||dL/dW_L||, mean over batches", logy=True,
-                    title="gradient ratio, first / last weight layer (log scale)")
+    _plot(cfg, metrics, reference, run_dir)
     summary = {"runs": {}}
     for label, rows in metrics.items():
         ratios = [float(r["grad_ratio"]) for r in rows]
@@ -141,31 +141,26 @@ def run_study(cfg: dict, run_dir: Path, log=print) -> dict:
         log(f"{label}: final accuracy {summary['runs'][label]['final_acc']:.4f}, gradient ratio "
             f"{ratios[0]:.3g} (epoch 1) -> {ratios[-1]:.3g} (epoch {len(rows)})")
     if reference is not None:
-        summary["reference"] = {"run_dir": study["reference"], "final_acc": reference[1]}
-    summary["wall_time_s"] = round(time.perf_counter() - start, 2)
-    write_summary(run_dir, summary)
+        summary["reference"] = {"run_dir": cfg["Study"]["reference"], "final_acc": reference[1]}
     return summary
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.hw7.gradients", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="study YAML, e.g. configs/hw7/gradients.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key of the study file, e.g. --set Study.reference=runs/2a_sgd-...")
-    parser.add_argument("--train-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key of every training config, e.g. --train-set Train.epochs=3")
-    args = parser.parse_args(argv)
-    try:
-        cfg = load_study(args.config, args.set, args.train_set)
-        run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-        run_study(cfg, run_dir)
-    except ValueError as exc:          # ConfigError, DataError and bad run folders are all ValueErrors
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"run folder: {run_dir}")
-    return 0
+def _plot(cfg: dict, metrics: dict, reference, run_dir: Path) -> None:
+    """gradients.png (per-layer profiles and accuracy) and grad_ratio.png."""
+    from minidl import plots
+    from minidl.plots.gradients import plot_gradient_profiles
+    from minidl.plots.training import plot_comparison
+    pretty = {LABELS.get(label, label): rows for label, rows in metrics.items()}
+    depth = max(len([k for k in rows[0] if k.startswith("grad_norm_")]) for rows in metrics.values())
+    train = training_configs(cfg)[next(iter(metrics))]["Train"]
+    fig = plot_gradient_profiles(pretty, title=f"MLP with {depth} weight layers (8 hidden of 30), SGD Nesterov, "
+                                                f"lr {train['learning_rate']:g}, batch {train['batch_size']}",
+                                 reference=reference)
+    plots.save(fig, run_dir / "gradients.png")
+    fig = plot_comparison(pretty, key="grad_ratio", ylabel="||dL/dW_1|| / ||dL/dW_L||, mean over batches", logy=True,
+                          title="gradient ratio, first / last weight layer (log scale)")
+    plots.save(fig, run_dir / "grad_ratio.png")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main(__name__))

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
+from minidl.runs.cli import main
+from minidl.runs.config import ConfigError, Key, optional_positive_int, positive, positive_int
 from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
-from minidl.runs.config import ConfigError, Key, positive, positive_int
 
 
 def _epsilons(value):
@@ -39,21 +39,16 @@ def _epsilons(value):
     return None if ok else "a list of box half-widths > 0, e.g. [1.0e-4, 1.0e-3, 1.0e-2]"
 
 
-def _optional_count(value):
-    return None if value is None or positive_int(value) is None else "null (all) or an integer > 0"
-
-
 SCHEMA = {
     **GRID_SCHEMA,
     "Sensitivity": {"output": Key(str, "softmax", choices=["softmax", "logits"]),
-                    "test_examples": Key((int, type(None)), None, _optional_count,
+                    "test_examples": Key((int, type(None)), None, optional_positive_int,
                                          doc="the first N test images; null: all 10,000")},
     "Sharpness": {"epsilons": Key(list, [1.0e-4, 1.0e-3, 1.0e-2], _epsilons),
                   "samples": Key(int, 1000, positive_int, doc="random points per box"),
                   "train_examples": Key(int, 1000, positive_int, doc="the loss L is over the first N training images"),
                   "seed": Key(int, 0)},
     "Study": {"workers": Key(int, 2, positive_int)},
-    "Output": OUTPUT_SCHEMA,
 }
 
 BATCH_KEY = "Train.batch_size"
@@ -99,12 +94,7 @@ def _measure_folder(trained, X_test, X_sharp, y_sharp, cfg):
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
-    """Train one model per batch size, measure each, draw both figures, write results and summary."""
-    from minidl.runs.executors import pinned_process_pool
-    from minidl.plots.generalization import plot_sharpness, plot_vs_batch_size
-    from minidl.runs.folder import MetricsWriter, write_summary
-
-    start = time.perf_counter()
+    """Train one model per batch size, measure each, draw both figures, write results; returns the summary."""
     points = batch_points(cfg, str(run_dir / "config.yaml"))
     trained = train_grid(cfg["Training"], points, run_dir, cfg["Study"]["workers"], log)
     splits = load_splits(trained[0].cfg)
@@ -113,16 +103,34 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
     X_sharp, y_sharp = splits["train"][0][:n_sharp], splits["train"][1][:n_sharp]
     log(f"measuring {len(trained)} models: sensitivity over {len(X_test):,} test images, sharpness from "
         f"{cfg['Sharpness']['samples']} samples per eps on {len(X_sharp):,} training images")
+    measured = _measure_all(cfg, trained, X_test, X_sharp, y_sharp)
+    rows = _results(cfg, points, trained, measured, splits, run_dir / "results.csv", log)
+    t = trained[0].cfg
+    setting = (f"MLP {t['Model']['sizes']} {t['Model']['activation']}, {len(splits['train'][0]):,} MNIST training "
+               f"images, {t['Train']['optimizer']} lr {t['Train']['learning_rate']:g}, {t['Train']['epochs']} epochs")
+    _plot(cfg, rows, setting, len(X_test), len(X_sharp), run_dir)
+    return {"study": "NTU MLDS 2018 HW1-3.3 flatness vs generalization, part 2: sensitivity and sharpness",
+            "setting": setting, "sensitivity_output": cfg["Sensitivity"]["output"],
+            "sensitivity_test_examples": len(X_test), "sharpness_train_examples": len(X_sharp),
+            "sharpness_samples": cfg["Sharpness"]["samples"], "models": rows}
+
+
+def _measure_all(cfg: dict, trained, X_test, X_sharp, y_sharp) -> list[dict]:
+    """``measure`` of every trained model, in parallel worker processes."""
+    from minidl.runs.executors import pinned_process_pool
     jobs = [(t, X_test, X_sharp, y_sharp, cfg) for t in trained]
     workers = min(cfg["Study"]["workers"], len(jobs))
     if workers > 1:
         with pinned_process_pool(workers) as pool:
-            measured = list(pool.map(_measure_folder, *zip(*jobs)))
-    else:
-        measured = [_measure_folder(*job) for job in jobs]
+            return list(pool.map(_measure_folder, *zip(*jobs)))
+    return [_measure_folder(*job) for job in jobs]
 
+
+def _results(cfg: dict, points, trained, measured, splits, path: Path, log) -> list[dict]:
+    """One results.csv row per model: its train/test metrics, sensitivities and sharpness."""
+    from minidl.runs.folder import MetricsWriter
     epsilons = [float(e) for e in cfg["Sharpness"]["epsilons"]]
-    writer = MetricsWriter(run_dir / "results.csv")
+    writer = MetricsWriter(path)
     rows = []
     for point, t, m in zip(points, trained, measured):
         row = {"batch_size": point[BATCH_KEY], **train_test_metrics(load_model(t), splits),
@@ -136,37 +144,28 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
             f"{row['test_loss']:.4f} acc {row['test_acc']:.4f}, sensitivity {m['sensitivity_softmax']:.4g} (softmax) "
             f"{m['sensitivity_logits']:.4g} (logits), sharpness "
             + ", ".join(f"{m['sharpness'][e]:.3g}" for e in epsilons))
+    return rows
 
-    t = trained[0].cfg
-    setting = (f"MLP {t['Model']['sizes']} {t['Model']['activation']}, {len(splits['train'][0]):,} MNIST training "
-               f"images, {t['Train']['optimizer']} lr {t['Train']['learning_rate']:g}, {t['Train']['epochs']} epochs")
+
+def _plot(cfg: dict, rows: list[dict], setting: str, n_test: int, n_sharp: int, run_dir: Path) -> None:
+    """sensitivity.png and sharpness.png."""
+    from minidl import plots
+    from minidl.plots.generalization import plot_sharpness, plot_vs_batch_size
+    epsilons = [float(e) for e in cfg["Sharpness"]["epsilons"]]
     batch_sizes = [r["batch_size"] for r in rows]
-    output = cfg["Sensitivity"]["output"]
-    plot_vs_batch_size(batch_sizes, rows, [r[f"sensitivity_{output}"] for r in rows], f"sensitivity ({output})",
-                       run_dir / "sensitivity.png",
-                       f"loss, accuracy and sensitivity (mean over {len(X_test):,} test images of "
-                       f"||d {output} / d x||_F) against batch size\n{setting}")
-    plot_sharpness(batch_sizes, {e: [r[f"sharpness_eps{e:g}"] for r in rows] for e in epsilons},
-                   [r["sharpness_grad_norm"] for r in rows], cfg["Sharpness"]["samples"], run_dir / "sharpness.png",
-                   f"sharpness against batch size: {cfg['Sharpness']['samples']} random points in each box "
-                   f"[-eps, eps]^P, L = mean loss on {len(X_sharp):,} training images\n{setting}")
-    summary = {"study": "NTU MLDS 2018 HW1-3.3 flatness vs generalization, part 2: sensitivity and sharpness",
-               "setting": setting, "sensitivity_output": output,
-               "sensitivity_test_examples": len(X_test), "sharpness_train_examples": len(X_sharp),
-               "sharpness_samples": cfg["Sharpness"]["samples"], "models": rows,
-               "wall_time_s": round(time.perf_counter() - start, 2)}
-    write_summary(run_dir, summary)
-    log(f"{len(rows)} models in {summary['wall_time_s']:.1f} s: {run_dir}")
-    return summary
+    output, samples = cfg["Sensitivity"]["output"], cfg["Sharpness"]["samples"]
+    fig = plot_vs_batch_size(batch_sizes, rows, [r[f"sensitivity_{output}"] for r in rows], f"sensitivity ({output})",
+                             f"loss, accuracy and sensitivity (mean over {n_test:,} test images of "
+                             f"||d {output} / d x||_F) against batch size\n{setting}")
+    plots.save(fig, run_dir / "sensitivity.png")
+    fig = plot_sharpness(batch_sizes, {e: [r[f"sharpness_eps{e:g}"] for r in rows] for e in epsilons},
+                         [r["sharpness_grad_norm"] for r in rows], samples,
+                         f"sharpness against batch size: {samples} random points in each box "
+                         f"[-eps, eps]^P, L = mean loss on {n_sharp:,} training images\n{setting}")
+    plots.save(fig, run_dir / "sharpness.png")
 
 
-def load_config(path: str, overrides=()) -> dict:
-    return load_study_config(path, overrides, SCHEMA, grid_check(batch_points))
-
-
-def main(argv=None) -> Path:
-    return run_study(argv, "experiments.mlds.batch_size_flatness", __doc__, SCHEMA, run, check=grid_check(batch_points))
-
+check = grid_check(batch_points)
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

@@ -5,8 +5,8 @@ Three networks with about the same number of parameters (~571) fit
 
     sinc:  y = sin(5 pi x) / (5 pi x)        sign:  y = sgn(sin(5 pi x))
 
-on ``Data.points`` evenly spaced x in (0, 1], with MSE and full-batch Adam
-(one step per epoch), through ``minidl.training.Trainer``.  The six fits
+on ``Data.points`` evenly spaced x in (0, 1] (``minidl.toys.functions``), with
+MSE and full-batch Adam (one step per epoch), through ``Trainer.fit``.  The six fits
 (2 functions x 3 networks) run in parallel worker processes.
 
 Run::
@@ -26,15 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from minidl.runs.config import Key, positive, positive_int
 from minidl.layers import ACTIVATIONS
-from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from minidl.runs.folder import write_summary
-
-FUNCTIONS = {
-    "sinc": ("sin(5 pi x) / (5 pi x)", lambda x: np.sin(5 * np.pi * x) / (5 * np.pi * x)),
-    "sign": ("sgn(sin(5 pi x))", lambda x: np.sign(np.sin(5 * np.pi * x))),
-}
+from minidl.runs.cli import main
+from minidl.runs.config import Key, optional_positive_int, positive, positive_int
+from minidl.toys.functions import FUNCTIONS, function_data
 
 
 def _functions(value):
@@ -49,10 +44,6 @@ def _models(value):
     return None if ok else "a mapping name -> layer sizes [1, ..., 1], e.g. {shallow: [1, 190, 1]}"
 
 
-def _optional_positive_int(value):
-    return None if value is None or positive_int(value) is None else "null (full batch) or an integer > 0"
-
-
 SCHEMA = {
     "Data": {
         "points": Key(int, 10000, positive_int, doc="evenly spaced x in (0, 1]"),
@@ -63,21 +54,12 @@ SCHEMA = {
     "Train": {
         "epochs": Key(int, 20000, positive_int),
         "learning_rate": Key(float, 1e-3, positive, doc="Adam"),
-        "batch_size": Key((int, type(None)), None, _optional_positive_int, doc="null: full batch"),
+        "batch_size": Key((int, type(None)), None, optional_positive_int, doc="null: full batch"),
         "activation": Key(str, "tanh", choices=sorted(ACTIVATIONS)),
         "seed": Key(int, 0, doc="initialisation (and shuffling when batch_size < points)"),
         "workers": Key(int, 2, positive_int, doc="parallel worker processes"),
     },
-    "Output": OUTPUT_SCHEMA,
 }
-
-
-def function_data(name: str, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """x: (points, 1) float64, evenly spaced in (0, 1] (x = 0 excluded: sinc is 0/0 there); y = f(x)."""
-    if name not in FUNCTIONS:
-        raise ValueError(f"unknown function {name!r}; expected one of {sorted(FUNCTIONS)}")
-    x = np.linspace(0.0, 1.0, int(points) + 1)[1:, None]
-    return x, FUNCTIONS[name][1](x)
 
 
 def fit_one(function: str, sizes: list, train: dict, points: int) -> dict:
@@ -87,11 +69,11 @@ def fit_one(function: str, sizes: list, train: dict, points: int) -> dict:
     'pred' (points,), 'final_loss', 'wall_time_s'}.
     """
     from minidl.analysis import RecordingLoss
-    from minidl.training.callbacks import GradientStats
     from minidl.losses import MSELoss
     from minidl.models import MLP
     from minidl.optim import Adam
     from minidl.training import Trainer
+    from minidl.training.callbacks import GradientStats
 
     start = time.perf_counter()
     x, y = function_data(function, points)
@@ -101,21 +83,19 @@ def fit_one(function: str, sizes: list, train: dict, points: int) -> dict:
     stats = GradientStats(weights_only=False, keep_batches=True)
     batch = train["batch_size"] or points
     trainer = Trainer(model, loss, Adam(model.parameters(), lr=train["learning_rate"]), batch_size=batch,
-                      rng=rng if batch < points else None, hooks=[stats], classification=False)
-    epoch_loss = [trainer.train_epoch(x, y)["loss"] for _ in range(train["epochs"])]
+                      rng=rng if batch < points else None, classification=False)
+    epoch_loss = trainer.fit(x, y, epochs=train["epochs"], callbacks=[stats]).column("train_loss")
     final = trainer.evaluate(x, y)["loss"]        # after the last step (epoch_loss is before each step)
     grad = np.linalg.norm(np.array(stats.batches), axis=1)      # global norm from per-parameter norms
-    return {"params": model.num_parameters(), "loss": np.array(epoch_loss), "grad_norm": grad,
+    return {"params": model.num_parameters(), "loss": epoch_loss, "grad_norm": grad,
             "iter_loss": np.array(loss.values[:len(grad)]), "pred": model.forward(x)[:, 0],
             "final_loss": final, "wall_time_s": time.perf_counter() - start}
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
-    """Fit every (function, model) pair of a validated config, write figures and summary.json."""
-    from minidl.plots.analysis import plot_function_fit, plot_grad_norm
+    """Fit every (function, model) pair of a validated config, draw the figures; returns the summary."""
     from minidl.runs.executors import pinned_process_pool
 
-    start = time.perf_counter()
     data, train = cfg["Data"], cfg["Train"]
     jobs = [(fn, name, sizes) for fn in data["functions"] for name, sizes in cfg["Models"].items()]
     if train["workers"] > 1 and len(jobs) > 1:
@@ -132,17 +112,8 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
     batch = "full-batch" if not train["batch_size"] else f"batch {train['batch_size']}"
     setting = (f"{data['points']} points, {train['epochs']} epochs of {batch} Adam "
                f"(lr {train['learning_rate']:g}), {train['activation']}")
-    for fn, by_model in fits.items():
-        x, y = function_data(fn, data["points"])
-        curves = {f"{name} ({res['params']} params)": {"loss": res["loss"], "pred": res["pred"]}
-                  for name, res in by_model.items()}
-        plot_function_fit(x[:, 0], y[:, 0], curves, run_dir / f"fit_{fn}.png",
-                          f"fitting y = {FUNCTIONS[fn][0]}: {setting}")
-    first = data["functions"][0]
-    plot_grad_norm({f"{name} ({res['params']} params)": {"grad_norm": res["grad_norm"], "loss": res["iter_loss"]}
-                    for name, res in fits[first].items()}, run_dir / "grad_norm_function.png",
-                   f"gradient norm while fitting {FUNCTIONS[first][0]}\n{setting}", loss_label="training MSE")
-    summary = {
+    _plot(cfg, fits, setting, run_dir)
+    return {
         "study": "NTU MLDS 2018 HW1-1 deep vs shallow; HW1-2.2 gradient norm (function)",
         "setting": setting,
         "results": {fn: {name: {"sizes": cfg["Models"][name], "params": res["params"],
@@ -150,20 +121,25 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
                                 "final_grad_norm": float(res["grad_norm"][-1]),
                                 "wall_time_s": round(res["wall_time_s"], 2)}
                          for name, res in by_model.items()} for fn, by_model in fits.items()},
-        "wall_time_s": round(time.perf_counter() - start, 2),
     }
-    write_summary(run_dir, summary)
-    log(f"done in {summary['wall_time_s']:.1f} s: {run_dir}")
-    return summary
 
 
-def load_config(path: str, overrides=()) -> dict:
-    return load_study_config(path, overrides, SCHEMA)
-
-
-def main(argv=None) -> Path:
-    return run_study(argv, "experiments.mlds.fit_function", __doc__, SCHEMA, run)
+def _plot(cfg: dict, fits: dict, setting: str, run_dir: Path) -> None:
+    """``fit_<function>.png`` for each function; ``grad_norm_function.png`` for the first."""
+    from minidl import plots
+    from minidl.plots.analysis import plot_function_fit, plot_grad_norm
+    for fn, by_model in fits.items():
+        x, y = function_data(fn, cfg["Data"]["points"])
+        curves = {f"{name} ({res['params']} params)": {"loss": res["loss"], "pred": res["pred"]}
+                  for name, res in by_model.items()}
+        plots.save(plot_function_fit(x[:, 0], y[:, 0], curves, f"fitting y = {FUNCTIONS[fn][0]}: {setting}"),
+                   run_dir / f"fit_{fn}.png")
+    first = cfg["Data"]["functions"][0]
+    traces = {f"{name} ({res['params']} params)": {"grad_norm": res["grad_norm"], "loss": res["iter_loss"]}
+              for name, res in fits[first].items()}
+    plots.save(plot_grad_norm(traces, f"gradient norm while fitting {FUNCTIONS[first][0]}\n{setting}",
+                              loss_label="training MSE"), run_dir / "grad_norm_function.png")
 
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

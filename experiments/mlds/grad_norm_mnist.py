@@ -2,10 +2,10 @@
 
 A small MNIST network trains with mini-batch Adam through ``Trainer``; after
 every backward pass the global norm of all parameter gradients is recorded
-(``minidl.hooks.GradientStats`` with every parameter), and the batch loss with
+(``minidl.training.callbacks.GradientStats`` with every parameter), and the batch loss with
 ``minidl.analysis.RecordingLoss``.
 
-    MINIDL_DATA=/work/shared/data/mnist python -m experiments.mlds.grad_norm_mnist configs/mlds/grad_norm_mnist.yaml
+    python -m experiments.mlds.grad_norm_mnist configs/mlds/grad_norm_mnist.yaml
 
 Writes config.yaml, ``grad_norm_mnist.png`` (gradient norm and loss per
 iteration, two stacked panels sharing the x axis), ``trace.csv`` (iteration,
@@ -14,49 +14,48 @@ comes from ``experiments.mlds.fit_function``.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-from experiments.mlds.weight_pca import SCHEMA as PCA_SCHEMA
-from experiments.mlds.weight_pca import load_mnist_subset
-from minidl.runs.config import Key, positive, positive_int
-from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from minidl.runs.folder import MetricsWriter, write_summary
+from minidl.layers import ACTIVATIONS
+from minidl.runs.cli import main
+from minidl.runs.config import Key, layer_sizes, positive, positive_int
 
 SCHEMA = {
-    "Data": {"dir": PCA_SCHEMA["Data"]["dir"], "subset": Key(int, 10000, positive_int, doc="the first N training images")},
-    "Model": PCA_SCHEMA["Model"],
+    "Data": {"dir": Key((str, type(None)), None, doc="MNIST folder; null: $MINIDL_DATA or data/"),
+             "subset": Key(int, 10000, positive_int, doc="the first N training images")},
+    "Model": {"sizes": Key(list, [784, 128, 128, 10], layer_sizes),
+              "activation": Key(str, "relu", choices=sorted(ACTIVATIONS))},
     "Train": {"epochs": Key(int, 5, positive_int), "batch_size": Key(int, 100, positive_int),
               "learning_rate": Key(float, 1e-3, positive, doc="Adam"), "seed": Key(int, 0)},
-    "Output": OUTPUT_SCHEMA,
 }
 
 
 def run(cfg: dict, run_dir: Path, data=None, log=print) -> dict:
     """Train once, recording the gradient norm and loss of every iteration.  ``data`` = (X, y, X_test, y_test)."""
+    from minidl import plots
     from minidl.analysis import RecordingLoss
-    from minidl.training.callbacks import GradientStats
+    from minidl.data import load_train_test
     from minidl.losses import SoftmaxCrossEntropy
     from minidl.models import MLP
     from minidl.optim import Adam
     from minidl.plots.analysis import plot_grad_norm
+    from minidl.runs.folder import MetricsWriter
     from minidl.training import Trainer
+    from minidl.training.callbacks import GradientStats, OnRound
 
-    start = time.perf_counter()
-    X, y, X_test, y_test = data if data is not None else load_mnist_subset(cfg["Data"]["dir"], cfg["Data"]["subset"])
+    X, y, X_test, y_test = data if data is not None else load_train_test(cfg["Data"]["dir"], cfg["Data"]["subset"])
     train = cfg["Train"]
     rng = np.random.default_rng(train["seed"])
     model = MLP(cfg["Model"]["sizes"], activation=cfg["Model"]["activation"], rng=rng)
     loss = RecordingLoss(SoftmaxCrossEntropy())
     stats = GradientStats(weights_only=False, keep_batches=True)
     trainer = Trainer(model, loss, Adam(model.parameters(), lr=train["learning_rate"]),
-                      batch_size=train["batch_size"], rng=rng, hooks=[stats])
-    for epoch in range(1, train["epochs"] + 1):
-        result = trainer.train_epoch(X, y)
-        trainer.end_epoch()
-        log(f"epoch {epoch}: train loss {result['loss']:.4f} acc {result['acc']:.4f}")
+                      batch_size=train["batch_size"], rng=rng)
+    show = OnRound(lambda t, row: log(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} "
+                                      f"acc {row['train_acc']:.4f}"))
+    trainer.fit(X, y, epochs=train["epochs"], callbacks=[stats, show])
     loss.pause()
     test = trainer.evaluate(X_test, y_test)
     grad = np.linalg.norm(np.array(stats.batches), axis=1)      # global norm from the per-parameter norms
@@ -66,27 +65,17 @@ def run(cfg: dict, run_dir: Path, data=None, log=print) -> dict:
         writer.write({"iteration": i, "grad_norm": float(g), "loss": float(v)})
     setting = (f"MLP {cfg['Model']['sizes']} ({cfg['Model']['activation']}), {len(X)} MNIST images, "
                f"batch {train['batch_size']}, Adam lr {train['learning_rate']:g}, {train['epochs']} epochs")
-    plot_grad_norm({"MNIST": {"grad_norm": grad, "loss": values}}, run_dir / "grad_norm_mnist.png",
-                   f"gradient norm during training on MNIST\n{setting}",
-                   loss_label="mini-batch cross-entropy", xlabel="iteration (mini-batch)")
-    summary = {"study": "NTU MLDS 2018 HW1-2.2 gradient norm (MNIST)", "setting": setting,
-               "iterations": int(grad.size), "grad_norm": {"first": float(grad[0]), "max": float(grad.max()),
-                                                            "last": float(grad[-1])},
-               "final_train_loss": float(values[-1]), "test_acc": test["acc"], "test_loss": test["loss"],
-               "wall_time_s": round(time.perf_counter() - start, 2)}
-    write_summary(run_dir, summary)
+    plots.save(plot_grad_norm({"MNIST": {"grad_norm": grad, "loss": values}},
+                              f"gradient norm during training on MNIST\n{setting}",
+                              loss_label="mini-batch cross-entropy", xlabel="iteration (mini-batch)"),
+               run_dir / "grad_norm_mnist.png")
     log(f"{grad.size} iterations, ||grad|| {grad[0]:.3g} -> {grad[-1]:.3g} (max {grad.max():.3g}), "
-        f"test acc {test['acc']:.4f}; {summary['wall_time_s']:.1f} s: {run_dir}")
-    return summary
-
-
-def load_config(path: str, overrides=()) -> dict:
-    return load_study_config(path, overrides, SCHEMA)
-
-
-def main(argv=None) -> Path:
-    return run_study(argv, "experiments.mlds.grad_norm_mnist", __doc__, SCHEMA, run)
+        f"test acc {test['acc']:.4f}")
+    return {"study": "NTU MLDS 2018 HW1-2.2 gradient norm (MNIST)", "setting": setting,
+            "iterations": int(grad.size), "grad_norm": {"first": float(grad[0]), "max": float(grad.max()),
+                                                         "last": float(grad[-1])},
+            "final_train_loss": float(values[-1]), "test_acc": test["acc"], "test_loss": test["loss"]}
 
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

@@ -20,14 +20,13 @@ Writes config.yaml, ``sweep-models/`` (the two main-job runs),
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
+from minidl.runs.cli import main
 from minidl.runs.config import ConfigError, Key, is_number, positive_int
+from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
 
 SCHEMA = {
     **GRID_SCHEMA,
@@ -36,7 +35,6 @@ SCHEMA = {
                       "steps": Key(int, 61, lambda v: None if positive_int(v) is None and v >= 3 else "an integer >= 3",
                                    doc="alphas from low to high (0 and 1 are always among them)")},
     "Study": {"workers": Key(int, 2, positive_int)},
-    "Output": OUTPUT_SCHEMA,
 }
 
 
@@ -51,13 +49,13 @@ def two_points(cfg: dict, where: str = "config") -> list[dict]:
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
-    """Train both models, evaluate the line between them, draw it, write the CSV and summary."""
+    """Train both models, evaluate the line between them, draw it, write the CSV; returns the summary."""
+    from minidl import plots
     from minidl.analysis import flatten_params, interpolation_alphas, interpolation_curve
     from minidl.plots.generalization import plot_interpolation
-    from minidl.runs.folder import MetricsWriter, write_summary
+    from minidl.runs.folder import MetricsWriter
     from minidl.runs.sweep_runner import point_label
 
-    start = time.perf_counter()
     points = two_points(cfg, str(run_dir / "config.yaml"))
     trained = train_grid(cfg["Training"], points, run_dir, cfg["Study"]["workers"], log)
     splits = load_splits(trained[0].cfg)
@@ -82,9 +80,10 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
     t = trained[0].cfg
     setting = (f"MLP {t['Model']['sizes']} {t['Model']['activation']}, {len(splits['train'][0]):,} MNIST training "
                f"images, {t['Train']['optimizer']}, {t['Train']['epochs']} epochs, same initialisation and seed")
-    plot_interpolation(rows, (f"theta1: {labels[0]}", f"theta2: {labels[1]}"), run_dir / "interpolation.png",
-                       f"loss and accuracy along theta = (1 - alpha) theta1 + alpha theta2\n"
-                       f"theta1: {labels[0]}, theta2: {labels[1]}; {setting}")
+    fig = plot_interpolation(rows, (f"theta1: {labels[0]}", f"theta2: {labels[1]}"),
+                             f"loss and accuracy along theta = (1 - alpha) theta1 + alpha theta2\n"
+                             f"theta1: {labels[0]}, theta2: {labels[1]}; {setting}")
+    plots.save(fig, run_dir / "interpolation.png")
     summary = {"study": "NTU MLDS 2018 HW1-3.3 flatness vs generalization, part 1: interpolation",
                "setting": setting,
                "models": [{"label": lab, **m, "train_seconds": tr.summary["wall_time_s"]}
@@ -93,22 +92,15 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
                # one unit of alpha is this far in parameter space, on both sides
                "distance_theta1_theta2": float(np.linalg.norm((thetas[1] - thetas[0]).astype(np.float64))),
                "midpoint": at.get(0.5) or min(rows, key=lambda r: abs(r["alpha"] - 0.5)),
-               "alphas": len(rows), "wall_time_s": round(time.perf_counter() - start, 2)}
-    write_summary(run_dir, summary)
+               "alphas": len(rows)}
     for lab, m in zip(labels, own):
         log(f"{lab}: train loss {m['train_loss']:.4f} acc {m['train_acc']:.4f}, "
             f"test loss {m['test_loss']:.4f} acc {m['test_acc']:.4f}")
-    log(f"endpoints equal the trained models: {endpoints_exact}; {summary['wall_time_s']:.1f} s: {run_dir}")
+    log(f"endpoints equal the trained models: {endpoints_exact}")
     return summary
 
 
-def load_config(path: str, overrides=()) -> dict:
-    return load_study_config(path, overrides, SCHEMA, grid_check(two_points))
-
-
-def main(argv=None) -> Path:
-    return run_study(argv, "experiments.mlds.interpolation", __doc__, SCHEMA, run, check=grid_check(two_points))
-
+check = grid_check(two_points)
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

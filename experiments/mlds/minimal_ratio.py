@@ -26,6 +26,7 @@ Runs go to parallel worker processes pinned to one BLAS thread each.
 
     python -m experiments.mlds.minimal_ratio configs/mlds/minimal_ratio.yaml
     python -m experiments.mlds.minimal_ratio configs/mlds/minimal_ratio.yaml --set Study.runs=10
+    python -m experiments.mlds.minimal_ratio --replot runs/minimal_ratio-<time>     # redraw the figure
 
 Writes config.yaml, runs.csv (one row per seed), minimal_ratio.png (final loss
 against minimal ratio; runs that missed the threshold are red crosses) and
@@ -40,17 +41,15 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.mlds.fit_function import FUNCTIONS, function_data
-from minidl.runs.config import Key, positive, positive_int, validate
-from minidl.util.fileio import atomic_write_text
 from minidl.layers import ACTIVATIONS
-from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study, study_parser
-from minidl.runs.folder import write_summary
+from minidl.runs.cli import load_config, main
+from minidl.runs.config import ConfigError, Key, layer_sizes, positive, positive_int
+from minidl.toys.functions import FUNCTIONS, function_data
+from minidl.util.fileio import atomic_write_text
 
 
 def _sizes(value):
-    ok = (isinstance(value, list) and len(value) >= 2 and value[0] == 1 and value[-1] == 1
-          and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value))
+    ok = layer_sizes(value) is None and value[0] == 1 and value[-1] == 1
     return None if ok else "layer sizes [1, ..., 1], e.g. [1, 10, 10, 1]"
 
 
@@ -69,7 +68,6 @@ SCHEMA = {
     },
     "Study": {"runs": Key(int, 100, positive_int), "first_seed": Key(int, 0),
               "workers": Key(int, 2, positive_int)},
-    "Output": OUTPUT_SCHEMA,
 }
 
 
@@ -125,7 +123,7 @@ def _minimise_lm(model, loss, X, y, spec):
 
 def one_run(seed: int, cfg: dict) -> dict:
     """Both phases and the Hessian for one seed (runs in a worker process)."""
-    from minidl.analysis import default_tolerance, hessian, minimal_ratio
+    from minidl.analysis import default_tolerance, hessian, loss_and_grad, minimal_ratio
     from minidl.losses import MSELoss
     from minidl.models import MLP
     from minidl.optim import Adam
@@ -138,9 +136,7 @@ def one_run(seed: int, cfg: dict) -> dict:
     loss = MSELoss()
     trainer = Trainer(model, loss, Adam(model.parameters(), lr=cfg["Train"]["learning_rate"]),
                       batch_size=len(X), classification=False)
-    for _ in range(cfg["Train"]["epochs"]):
-        trainer.train_epoch(X, y)
-    from minidl.analysis import loss_and_grad
+    trainer.fit(X, y, epochs=cfg["Train"]["epochs"])
     loss1, g1 = loss_and_grad(model, loss, X, y)
     spec = cfg["GradNorm"]
     minimise = _minimise_lm if spec["method"] == "levenberg_marquardt" else _minimise_adam
@@ -157,9 +153,9 @@ def one_run(seed: int, cfg: dict) -> dict:
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
+    """Every seed in worker processes; runs.csv, the figure; returns the summary."""
     from minidl.runs.executors import pinned_process_pool
 
-    start = time.perf_counter()
     study = cfg["Study"]
     seeds = list(range(study["first_seed"], study["first_seed"] + study["runs"]))
     rows = []
@@ -185,17 +181,15 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
         "corr_minimal_ratio_vs_log10_loss": corr, "corr_over": "converged runs" if converged.any() else "all runs",
         "median_phase2_steps": float(np.median([r["steps"] for r in rows])),
         "mean_run_time_s": float(np.mean([r["wall_time_s"] for r in rows])),
-        "wall_time_s": round(time.perf_counter() - start, 2),
     }
-    write_summary(run_dir, summary)
     log(f"{summary['converged']}/{len(rows)} reached ||grad|| < {spec['threshold']:g}; minimal ratio "
-        f"{ratios.min():.3f}..{ratios.max():.3f}; corr(ratio, log10 loss) = {corr}; "
-        f"{summary['wall_time_s']:.1f} s: {run_dir}")
+        f"{ratios.min():.3f}..{ratios.max():.3f}; corr(ratio, log10 loss) = {corr}")
     return summary
 
 
 def plot_rows(cfg: dict, rows: list[dict], run_dir: Path):
     """Draw minimal_ratio.png from the per-seed rows; returns (ratios, losses, converged) arrays."""
+    from minidl import plots
     from minidl.plots.analysis import plot_minimal_ratio
     ratios = np.array([float(r["minimal_ratio"]) for r in rows])
     losses = np.array([float(r["final_loss"]) for r in rows])
@@ -206,15 +200,16 @@ def plot_rows(cfg: dict, rows: list[dict], run_dir: Path):
              f"on {cfg['Data']['points']} points of y = {FUNCTIONS[cfg['Data']['function']][0].replace(' / ', '/')}; "
              f"{cfg['Train']['epochs']} Adam steps on the MSE,\n"
              f"then minimise ||grad||^2 by {method}, at most {spec['steps']} steps")
-    plot_minimal_ratio(ratios, losses, converged, run_dir / "minimal_ratio.png", title, spec["threshold"])
+    plots.save(plot_minimal_ratio(ratios, losses, converged, title, spec["threshold"]), run_dir / "minimal_ratio.png")
     return ratios, losses, converged
 
 
 def replot(run_dir: str | Path) -> Path:
     """Redraw minimal_ratio.png of a finished run from its config.yaml and runs.csv."""
-    import yaml
     run_dir = Path(run_dir)
-    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text()), SCHEMA, str(run_dir / "config.yaml"))
+    if not (run_dir / "runs.csv").is_file():
+        raise ConfigError(f"{run_dir}: no runs.csv to redraw; expected the folder of a finished minimal_ratio run")
+    cfg = load_config(__name__, run_dir / "config.yaml")
     with open(run_dir / "runs.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     plot_rows(cfg, rows, run_dir)
@@ -235,20 +230,5 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def load_config(path: str, overrides=()) -> dict:
-    return load_study_config(path, overrides, SCHEMA)
-
-
-def main(argv=None) -> Path:
-    parser = study_parser("experiments.mlds.minimal_ratio", __doc__)
-    parser.add_argument("--replot", action="store_true",
-                        help="only redraw minimal_ratio.png of the run folder given as CONFIG")
-    args = parser.parse_args(argv)
-    if args.replot:
-        print(f"wrote {replot(args.config)}")
-        return Path(args.config)
-    return run_study(argv, "experiments.mlds.minimal_ratio", __doc__, SCHEMA, run, parser=parser)
-
-
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

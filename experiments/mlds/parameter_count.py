@@ -15,12 +15,11 @@ Writes config.yaml, ``sweep-models/`` (one main-job run folder per width),
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from minidl.runs.cli import OUTPUT_SCHEMA, cli, load_study_config, run_study
-from minidl.runs.study_grid import TRAINING_KEY, grid_check, load_model, load_splits, train_grid, train_test_metrics
+from minidl.runs.cli import main
 from minidl.runs.config import Key, positive_int
+from minidl.runs.study_grid import TRAINING_KEY, grid_check, load_model, load_splits, train_grid, train_test_metrics
 
 
 def _widths(value):
@@ -34,7 +33,6 @@ SCHEMA = {
     "Study": {"widths": Key(list, [5, 10, 20, 30, 40, 50, 60, 70, 80, 90], _widths),
               "hidden_layers": Key(int, 3, positive_int, doc="hidden layers, all of the same width"),
               "workers": Key(int, 2, positive_int)},
-    "Output": OUTPUT_SCHEMA,
 }
 
 
@@ -45,11 +43,11 @@ def grid_points(cfg: dict, where: str = "config") -> list[dict]:
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
-    """Train one network per width, evaluate each, draw both figures, write results and summary."""
+    """Train one network per width, evaluate each, draw both figures, write results; returns the summary."""
+    from minidl import plots
     from minidl.plots.generalization import plot_vs_params
-    from minidl.runs.folder import MetricsWriter, write_summary
+    from minidl.runs.folder import MetricsWriter
 
-    start = time.perf_counter()
     trained = train_grid(cfg["Training"], grid_points(cfg), run_dir, cfg["Study"]["workers"], log)
     splits = load_splits(trained[0].cfg)           # every width trains on the same data
     writer = MetricsWriter(run_dir / "results.csv")
@@ -66,24 +64,15 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
     setting = (f"MLP 784-(w x {cfg['Study']['hidden_layers']})-10 ReLU, {len(splits['train'][0]):,} MNIST training "
                f"images, {t['optimizer']} lr {t['learning_rate']:g}, batch {t['batch_size']}, {t['epochs']} epochs")
     params = [r["params"] for r in rows]
-    plot_vs_params(params, rows, "loss", run_dir / "loss_vs_params.png",
-                   f"final cross-entropy against the number of parameters\n{setting}")
-    plot_vs_params(params, rows, "acc", run_dir / "accuracy_vs_params.png",
-                   f"final accuracy against the number of parameters\n{setting}")
-    summary = {"study": "NTU MLDS 2018 HW1-3.2 number of parameters vs generalization", "setting": setting,
-               "models": rows, "wall_time_s": round(time.perf_counter() - start, 2)}
-    write_summary(run_dir, summary)
-    log(f"{len(rows)} models in {summary['wall_time_s']:.1f} s: {run_dir}")
-    return summary
+    plots.save(plot_vs_params(params, rows, "loss", f"final cross-entropy against the number of parameters\n{setting}"),
+               run_dir / "loss_vs_params.png")
+    plots.save(plot_vs_params(params, rows, "acc", f"final accuracy against the number of parameters\n{setting}"),
+               run_dir / "accuracy_vs_params.png")
+    return {"study": "NTU MLDS 2018 HW1-3.2 number of parameters vs generalization", "setting": setting,
+            "models": rows}
 
 
-def load_config(path: str, overrides=()) -> dict:
-    return load_study_config(path, overrides, SCHEMA, grid_check(grid_points))
-
-
-def main(argv=None) -> Path:
-    return run_study(argv, "experiments.mlds.parameter_count", __doc__, SCHEMA, run, check=grid_check(grid_points))
-
+check = grid_check(grid_points)
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

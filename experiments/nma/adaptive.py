@@ -19,26 +19,24 @@ Writes config.yaml, loss_curves.png (per-step mini-batch loss, y from 0 to 2.5),
 """
 from __future__ import annotations
 
-from experiments.nma import common  # noqa: F401  (first: it pins BLAS to one thread before NumPy loads)
-
 import time
 
 import numpy as np
 
-from experiments.nma.common import (build_model, cli, hidden_dims, load_normalized_mnist, make_optimizer,
-                                    optimizer_specs, start_run)
-from minidl.runs.config import Key, positive_int
-from minidl.losses import NLLLoss
-from minidl.runs.folder import write_summary
-from minidl.training import Diverged, Trainer
+from experiments.nma import DATA_SCHEMA
+from minidl.runs.cli import main
+from minidl.runs.config import Key, hidden_widths, optimizer_specs, positive_int
 
-STUDY_SCHEMA = {
-    "hidden": Key(list, [100, 100], hidden_dims),
-    "batch_size": Key(int, 128, positive_int),
-    "steps": Key(int, 500, positive_int),
-    "optimizers": Key(dict, {"SGD": {"type": "sgd", "lr": 2e-3}}, optimizer_specs,
-                      doc="label -> {type, lr, options}"),
-    "smooth": Key(int, 20, positive_int, doc="steps in the plotted moving average"),
+SCHEMA = {
+    "Data": DATA_SCHEMA,
+    "Study": {
+        "hidden": Key(list, [100, 100], hidden_widths),
+        "batch_size": Key(int, 128, positive_int),
+        "steps": Key(int, 500, positive_int),
+        "optimizers": Key(dict, {"SGD": {"type": "sgd", "lr": 2e-3}}, optimizer_specs,
+                          doc="label -> {type, lr, options}"),
+        "smooth": Key(int, 20, positive_int, doc="steps in the plotted moving average"),
+    },
 }
 
 
@@ -51,66 +49,56 @@ def batch_indices(n: int, batch_size: int, steps: int, rng: np.random.Generator)
 
 def train_steps(model, optimizer, X, y, batches: np.ndarray) -> np.ndarray:
     """One ``Trainer`` step per row of ``batches``; the (T,) mini-batch losses (NaN after a divergence)."""
+    from minidl.losses import NLLLoss
+    from minidl.training import Trainer
     trainer = Trainer(model, NLLLoss(), optimizer, batch_size=batches.shape[1], rng=None)
     losses = np.full(len(batches), np.nan)
-    try:
-        for t, idx in enumerate(batches):
-            losses[t] = trainer.train_epoch(X[idx], y[idx])["loss"]
-    except Diverged:
-        pass
+    finished = trainer.fit(X, y, batches=batches, eval_every=1).column("train_loss")
+    losses[:len(finished)] = finished
     return losses
 
 
-def run(cfg: dict, run_dir) -> dict:
+def run(cfg: dict, run_dir, log=print) -> dict:
+    """Every optimizer from the same start on the same batches; returns the summary."""
     from minidl import plots
+    from minidl.data import load_normalized_mnist
+    from minidl.losses import NLLLoss
+    from minidl.models import NeuromatchMLP
+    from minidl.optim import build_optimizer
     from minidl.plots.nma import moving_average, plot_step_losses
+    from minidl.training import evaluate
 
-    t0 = time.perf_counter()
     st, seed = cfg["Study"], cfg["Data"]["seed"]
     data = load_normalized_mnist(cfg["Data"]["dir"], splits=("train", "test"))
     X, y = data["train"]
     rng = np.random.default_rng(seed)
-    base = build_model(st["hidden"], rng)
+    base = NeuromatchMLP(st["hidden"], rng)
     state = base.state_dict()
     batches = batch_indices(len(X), st["batch_size"], st["steps"], rng)
-
     curves, results = {}, {}
     for label, spec in st["optimizers"].items():
         base.load_state_dict(state)
         start = time.perf_counter()
-        losses = train_steps(base, make_optimizer(spec, base.parameters()), X, y, batches)
+        losses = train_steps(base, build_optimizer(spec, base.parameters()), X, y, batches)
         seconds = time.perf_counter() - start
         options = ", ".join(f"{k} {v:g}" for k, v in spec.items() if k in ("lr", "momentum", "alpha"))
         curves[f"{label} ({options})"] = losses
-        trainer = Trainer(base, NLLLoss(), make_optimizer(spec, base.parameters()))      # for evaluate only
-        train, test = trainer.evaluate(X, y), trainer.evaluate(*data["test"])
-        results[label] = {"optimizer": spec, "first_loss": float(losses[0]),
-                          f"last_{st['smooth']}_steps_mean_loss": float(moving_average(losses, st["smooth"])[-1]),
-                          "train_loss": train["loss"], "train_acc": train["acc"], "test_acc": test["acc"],
-                          "seconds": round(seconds, 2), "diverged": bool(np.isnan(losses).any())}
+        train, test = evaluate(base, NLLLoss(), X, y), evaluate(base, NLLLoss(), *data["test"])
+        r = results[label] = {
+            "optimizer": spec, "first_loss": float(losses[0]),
+            f"last_{st['smooth']}_steps_mean_loss": float(moving_average(losses, st["smooth"])[-1]),
+            "train_loss": train["loss"], "train_acc": train["acc"], "test_acc": test["acc"],
+            "seconds": round(seconds, 2), "diverged": bool(np.isnan(losses).any())}
+        log(f"{label:10s} batch loss {r['first_loss']:.3f} -> {moving_average(losses, st['smooth'])[-1]:.3f} "
+            f"(smoothed); after training: train loss {r['train_loss']:.3f}, train acc {r['train_acc']:.3f}, "
+            f"test acc {r['test_acc']:.3f}")
     fig = plot_step_losses(curves, f"MLP {st['hidden']} on 60,000 MNIST images, batch {st['batch_size']}, "
                            f"{st['steps']} steps\nthe same initialisation and mini-batches for every optimizer",
                            smooth=st["smooth"])
     plots.save(fig, run_dir / "loss_curves.png")
-    summary = {"study": "NMA W1D5 section 6: adaptive methods", "seed": seed, "hidden": st["hidden"],
-               "batch_size": st["batch_size"], "steps": st["steps"], "optimizers": results,
-               "wall_time_s": round(time.perf_counter() - t0, 2)}
-    write_summary(run_dir, summary)
-    return summary
-
-
-def main(argv=None):
-    cfg, run_dir = start_run(argv, STUDY_SCHEMA, "python -m experiments.nma.adaptive",
-                             "NMA W1D5 section 6: SGD, momentum, RMSprop and Adam on the same batches.",
-                             "configs/nma/adaptive.yaml")
-    s = run(cfg, run_dir)
-    for label, r in s["optimizers"].items():
-        smoothed = [v for k, v in r.items() if k.endswith("steps_mean_loss")][0]
-        print(f"{label:10s} batch loss {r['first_loss']:.3f} -> {smoothed:.3f} (smoothed); after training: "
-              f"train loss {r['train_loss']:.3f}, train acc {r['train_acc']:.3f}, test acc {r['test_acc']:.3f}")
-    print(f"wrote {run_dir}")
-    return run_dir
+    return {"study": "NMA W1D5 section 6: adaptive methods", "seed": seed, "hidden": st["hidden"],
+            "batch_size": st["batch_size"], "steps": st["steps"], "optimizers": results}
 
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

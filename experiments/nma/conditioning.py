@@ -25,20 +25,14 @@ Writes config.yaml, surface.png, distance.png, summary.json.
 """
 from __future__ import annotations
 
-from experiments.nma import common  # noqa: F401  (first: it pins BLAS to one thread before NumPy loads)
-
-import time
-
 import numpy as np
 
-from experiments.nma.common import build_model, cli, hidden_dims, linear_layers, load_normalized_mnist, \
-    start_run, working_set
-from minidl.runs.config import ConfigError, Key, fraction, positive, positive_int
-from minidl.losses import NLLLoss
-from minidl.toys.newton import finite_difference_hessian, newton
+from experiments.nma import DATA_SCHEMA
 from minidl.optim import SGD
 from minidl.parameter import Parameter
-from minidl.runs.folder import write_summary
+from minidl.runs.cli import main
+from minidl.runs.config import ConfigError, Key, fraction, hidden_widths, positive, positive_int
+from minidl.toys.descent import descend
 
 
 def _pair(value) -> str | None:
@@ -47,7 +41,7 @@ def _pair(value) -> str | None:
 
 
 STUDY_SCHEMA = {
-    "hidden": Key(list, [], hidden_dims, doc="[] = the tutorial's linear model"),
+    "hidden": Key(list, [], hidden_widths, doc="[] = the tutorial's linear model"),
     "weight_index": Key(list, [378, 0], _pair, doc="[input, output] of the free first-layer weight (minidl layout)"),
     "bias_index": Key(int, 7, doc="class of the free output bias"),
     "grid": Key(int, 30, positive_int, doc="grid points per axis of the loss surface"),
@@ -61,9 +55,10 @@ STUDY_SCHEMA = {
     "tol": Key(float, 1e-6, positive, doc="report the first step with both distances below this"),
     "report_steps": Key(int, 1000, positive_int, doc="run this long (unplotted) to find the step reaching tol"),
 }
+SCHEMA = {"Data": DATA_SCHEMA, "Study": STUDY_SCHEMA}
 
 
-def check_indices(cfg: dict, where: str) -> None:
+def check(cfg: dict, where: str) -> None:
     """ConfigError unless Study.weight_index / bias_index name entries of the model's W and b."""
     st = cfg["Study"]
     first_out = st["hidden"][0] if st["hidden"] else 10
@@ -86,7 +81,7 @@ class TwoParameterLoss:
 
     def __init__(self, model, loss, X, y, weight_index=(378, 0), bias_index: int = 7):
         self.model, self.loss, self.X, self.y = model, loss, X, y
-        layers = linear_layers(model)
+        layers = model.linear_layers()
         self.W, self.b = layers[0].W, layers[-1].b
         self.wi, self.bi = tuple(weight_index), int(bias_index)
         try:
@@ -112,16 +107,10 @@ class TwoParameterLoss:
         return np.array([self.W.grad[self.wi], self.b.grad[self.bi]], dtype=np.float64)
 
 
-def descend(problem: TwoParameterLoss, start, steps: int, lr: float, momentum: float = 0.0) -> np.ndarray:
+def walk(problem: TwoParameterLoss, start, steps: int, lr: float, momentum: float = 0.0) -> np.ndarray:
     """``steps`` steps of ``SGD(lr, momentum)`` on a 2-D Parameter; returns the (steps+1, 2) path."""
     param = Parameter(np.array(start, dtype=np.float64))
-    opt = SGD([param], lr=lr, momentum=momentum)
-    path = [param.data.copy()]
-    for _ in range(steps):
-        param.grad = problem.grad(param.data)
-        opt.step()
-        path.append(param.data.copy())
-    return np.array(path)
+    return descend(problem.f, problem.grad, SGD([param], lr=lr, momentum=momentum), param, steps).path
 
 
 def first_below(distances: np.ndarray, tol: float):
@@ -133,79 +122,69 @@ def first_below(distances: np.ndarray, tol: float):
     return int(bad[-1] + 1) if bad.size else 0
 
 
-def run(cfg: dict, run_dir) -> dict:
-    from minidl import plots
-    from minidl.plots.nma import plot_param_distances, plot_surface_paths
+def run(cfg: dict, run_dir, log=print) -> dict:
+    """The surface, Newton's optimum, GD and momentum from the same start; returns the summary."""
+    from minidl.data import load_normalized_mnist, sample_with_replacement
+    from minidl.losses import NLLLoss
+    from minidl.models import NeuromatchMLP
+    from minidl.toys.newton import finite_difference_hessian, newton
 
-    t0 = time.perf_counter()
     st, seed = cfg["Study"], cfg["Data"]["seed"]
     data = load_normalized_mnist(cfg["Data"]["dir"])
     rng = np.random.default_rng(seed)
-    X, y, _ = working_set(*data["train"], cfg["Data"]["working_set"], rng)
+    X, y, _ = sample_with_replacement(*data["train"], cfg["Data"]["working_set"], rng)
     X = X.astype(np.float64)                     # float64: we want distances of 1e-6 and below to mean something
-    model = build_model(st["hidden"], rng, dtype=np.float64)
+    model = NeuromatchMLP(st["hidden"], rng, dtype=np.float64)
     problem = TwoParameterLoss(model, NLLLoss(), X, y, st["weight_index"], st["bias_index"])
-
-    lo, hi = st["window"]
-    axis = np.linspace(lo, hi, st["grid"])
-    U, V = np.meshgrid(axis, axis)
-    Z = problem.f(np.stack([U, V], axis=-1))
-
     newton_path = newton(problem.grad, st["newton_start"], steps=st["newton_steps"], tol=1e-13)
     opt = newton_path[-1]
     H = finite_difference_hessian(problem.grad, opt)
     eig = np.linalg.eigvalsh(H)
     # run past the plotted steps (report_steps) to find when each method reaches tol
     long = max(st["steps"], st["report_steps"])
-    long_paths = {f"GD (lr {st['lr']:g})": descend(problem, st["start"], long, st["lr"]),
+    long_paths = {f"GD (lr {st['lr']:g})": walk(problem, st["start"], long, st["lr"]),
                   f"momentum (lr {st['lr']:g}, β {st['momentum']:g})":
-                      descend(problem, st["start"], long, st["lr"], st["momentum"])}
+                      walk(problem, st["start"], long, st["lr"], st["momentum"])}
     paths = {label: path[:st["steps"] + 1] for label, path in long_paths.items()}
-    distances = {label: np.abs(path - opt) for label, path in paths.items()}
+    _plot(st, problem, paths, opt, eig, len(X), run_dir)
+    log(f"optimum {opt.tolist()} (Newton, {len(newton_path) - 1} steps), loss {problem.f(opt):.6f}, "
+        f"Hessian eigenvalues {eig.tolist()}, condition number {eig[-1] / eig[0]:.1f}")
+    runs = {}
+    for label, path in paths.items():
+        within = first_below(np.abs(long_paths[label] - opt), st["tol"])
+        runs[label] = {"final_point": path[-1].tolist(), "final_distance": np.abs(path[-1] - opt).tolist(),
+                       "final_loss": problem.f(path[-1]), f"first_step_within_{st['tol']:g}": within,
+                       "searched_up_to_step": long}
+        log(f"{label:28s} distance after {st['steps']} steps {runs[label]['final_distance']}; first step "
+            f"within tol for good: {within} (searched up to step {long})")
+    return {"study": "NMA W1D5 section 3: poor conditioning and momentum", "working_set": len(X), "seed": seed,
+            "free_parameters": {"u": f"W{list(st['weight_index'])} (torch weight[{st['weight_index'][1]}, "
+                                     f"{st['weight_index'][0]}])", "v": f"b[{st['bias_index']}]"},
+            "optimum": opt.tolist(), "optimum_loss": problem.f(opt),
+            "optimum_grad_norm": float(np.linalg.norm(problem.grad(opt))),
+            "newton_steps_taken": len(newton_path) - 1, "hessian": H.tolist(), "hessian_eigenvalues": eig.tolist(),
+            "condition_number": float(eig[-1] / eig[0]), "gd_stable_lr_below": float(2 / eig[-1]), "runs": runs}
 
+
+def _plot(st: dict, problem: TwoParameterLoss, paths: dict, opt, eig, n: int, run_dir) -> None:
+    """surface.png (contours with both paths) and distance.png (distance to the optimum per parameter)."""
+    from minidl import plots
+    from minidl.plots.nma import plot_param_distances, plot_surface_paths
+    lo, hi = st["window"]
+    axis = np.linspace(lo, hi, st["grid"])
+    U, V = np.meshgrid(axis, axis)
+    Z = problem.f(np.stack([U, V], axis=-1))
     names = (f"u = W[{st['weight_index'][0]}, {st['weight_index'][1]}]", f"v = b[{st['bias_index']}]")
     x0 = ", ".join(f"{v:g}" for v in st["start"])
     fig = plot_surface_paths(U, V, Z, paths, opt, f"NLL over 2 free parameters of the linear model "
-                             f"({len(X)} images)\n{st['steps']} steps from ({x0}); Hessian condition number "
+                             f"({n} images)\n{st['steps']} steps from ({x0}); Hessian condition number "
                              f"{eig[-1] / eig[0]:.0f}", names=names)
     plots.save(fig, run_dir / "surface.png")
+    distances = {label: np.abs(path - opt) for label, path in paths.items()}
     fig = plot_param_distances(distances, f"Distance to the Newton optimum per parameter, {st['steps']} steps "
                                f"from ({x0})", names=("u", "v"), tol=st["tol"])
     plots.save(fig, run_dir / "distance.png")
 
-    runs = {}
-    for (label, path), d in zip(paths.items(), distances.values()):
-        runs[label] = {"final_point": path[-1].tolist(), "final_distance": d[-1].tolist(),
-                       "final_loss": problem.f(path[-1]),
-                       f"first_step_within_{st['tol']:g}": first_below(np.abs(long_paths[label] - opt), st["tol"]),
-                       "searched_up_to_step": long}
-    summary = {"study": "NMA W1D5 section 3: poor conditioning and momentum", "working_set": len(X), "seed": seed,
-               "free_parameters": {"u": f"W{list(st['weight_index'])} (torch weight[{st['weight_index'][1]}, "
-                                        f"{st['weight_index'][0]}])", "v": f"b[{st['bias_index']}]"},
-               "optimum": opt.tolist(), "optimum_loss": problem.f(opt),
-               "optimum_grad_norm": float(np.linalg.norm(problem.grad(opt))),
-               "newton_steps_taken": len(newton_path) - 1, "hessian": H.tolist(), "hessian_eigenvalues": eig.tolist(),
-               "condition_number": float(eig[-1] / eig[0]),
-               "gd_stable_lr_below": float(2 / eig[-1]), "runs": runs,
-               "wall_time_s": round(time.perf_counter() - t0, 2)}
-    write_summary(run_dir, summary)
-    return summary
-
-
-def main(argv=None):
-    cfg, run_dir = start_run(argv, STUDY_SCHEMA, "python -m experiments.nma.conditioning",
-                             "NMA W1D5 section 3: GD vs momentum on a 2-parameter slice of the MNIST loss.",
-                             "configs/nma/conditioning.yaml", check=check_indices)
-    s = run(cfg, run_dir)
-    print(f"optimum {s['optimum']} (Newton, {s['newton_steps_taken']} steps), loss {s['optimum_loss']:.6f}, "
-          f"Hessian eigenvalues {s['hessian_eigenvalues']}, condition number {s['condition_number']:.1f}")
-    for label, r in s["runs"].items():
-        within = [v for k, v in r.items() if k.startswith("first_step_within")][0]
-        print(f"{label:28s} distance after {cfg['Study']['steps']} steps {r['final_distance']}; first step "
-              f"within tol for good: {within} (searched up to step {r['searched_up_to_step']})")
-    print(f"wrote {run_dir}")
-    return run_dir
-
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

@@ -20,24 +20,18 @@ Writes config.yaml, timing.png, loss_vs_time.png, summary.json.
 """
 from __future__ import annotations
 
-from experiments.nma import common  # noqa: F401  (first: it pins BLAS to one thread before NumPy loads)
-
 import os
 import time
 
 import numpy as np
 
-from experiments.nma.common import build_model, cli, hidden_dims, load_normalized_mnist, start_run
-from minidl.runs.config import Key, positive, positive_int
-from minidl.losses import NLLLoss
-from minidl.optim import SGD
-from minidl.runs.folder import write_summary
-from minidl.util.timing import time_forward_backward
-from minidl.training import Trainer
+from experiments.nma import DATA_SCHEMA
+from minidl.runs.cli import main
+from minidl.runs.config import Key, hidden_widths, positive, positive_int
 
 
 def _shapes(value) -> str | None:
-    ok = isinstance(value, list) and value and all(hidden_dims(v) is None for v in value)
+    ok = isinstance(value, list) and value and all(hidden_widths(v) is None for v in value)
     return None if ok else "a list of hidden-width lists, e.g. [[1], [100], [50, 50]]"
 
 
@@ -59,7 +53,7 @@ STUDY_SCHEMA = {
         "clock": Key(str, "wall", choices=["wall", "cpu"], doc="wall: perf_counter; cpu: process_time"),
     },
     "budget": {
-        "hidden": Key(list, [100, 100], hidden_dims),
+        "hidden": Key(list, [100, 100], hidden_widths),
         "batch_sizes": Key(list, [20, 250, 1000], _positive_ints),
         "lr": Key(float, 5e-3, positive),
         "seconds": Key(list, [2.5, 5.0, 10.0], _positive_numbers, doc="budgets; one run of the largest each"),
@@ -69,47 +63,73 @@ STUDY_SCHEMA = {
         "clock": Key(str, "wall", choices=["wall", "cpu"], doc="what the budget counts: wall or CPU seconds"),
     },
 }
+SCHEMA = {"Data": DATA_SCHEMA, "Study": STUDY_SCHEMA}
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+class Budget:
+    """A ``Trainer.fit`` callback: stop once ``budget`` seconds of training have passed, and
+    measure the loss on (X_eval, y_eval) every ``eval_every`` training seconds, with the
+    clock stopped.  ``clock`` ('wall' or 'cpu') is what the budget counts; both are kept.
+
+    After training: ``seconds``, ``losses``, ``steps`` (K,) lists, entry 0 before training.
+    """
+
+    def __init__(self, X_eval, y_eval, budget: float, eval_every: float, clock: str = "wall"):
+        self.X_eval, self.y_eval, self.budget, self.eval_every, self.clock = X_eval, y_eval, budget, eval_every, clock
+        self.wall = self.cpu = 0.0
+
+    def begin(self, trainer) -> None:
+        self.seconds, self.losses, self.steps = [0.0], [trainer.evaluate(self.X_eval, self.y_eval)["loss"]], [0]
+        self.next_eval = self.eval_every
+        self._start_clocks()
+
+    def _start_clocks(self) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def end_round(self, trainer, row: dict) -> str | None:
+        self.wall += time.perf_counter() - self.wall0
+        self.cpu += time.process_time() - self.cpu0
+        trained = self.wall if self.clock == "wall" else self.cpu
+        if trained >= self.next_eval or trained >= self.budget:
+            self.seconds.append(trained)
+            self.losses.append(trainer.evaluate(self.X_eval, self.y_eval)["loss"])
+            self.steps.append(trainer.steps)
+            self.next_eval = trained + self.eval_every
+        self._start_clocks()
+        return "budget spent" if trained >= self.budget else None
+
+
+def random_batches(n: int, batch_size: int, chunk: int, rng: np.random.Generator):
+    """Endless mini-batches of indices drawn uniformly with replacement, ``chunk`` batches per draw."""
+    while True:
+        idx = rng.integers(0, n, size=chunk * batch_size)
+        yield from idx.reshape(chunk, batch_size)
 
 
 def budget_run(model, X, y, X_eval, y_eval, batch_size: int, lr: float, budget: float, rng,
                eval_every: float = 0.25, chunk_examples: int = 5000, clock: str = "wall") -> dict:
     """Train ``model`` by SGD on random mini-batches of (X, y) until ``budget`` training seconds pass.
 
-    Batches are drawn uniformly (``rng.integers``); ``Trainer.train_epoch`` runs a
-    chunk of about ``chunk_examples`` examples at a time.  Only the chunks are timed.
-    Every ``eval_every`` training seconds the loss on (X_eval, y_eval) is measured,
-    with the clock stopped.
-
+    Batches are drawn uniformly (``rng.integers``), a chunk of about ``chunk_examples``
+    examples at a time; the clock is read between chunks (``Budget``).
     ``clock="cpu"`` counts this process's CPU seconds instead of wall seconds, which a
     loaded machine distorts less.
 
     Returns ``{"seconds": (K,), "loss": (K,), "steps": (K,), "wall_seconds": float,
     "cpu_seconds": float}``; "seconds" is on the chosen clock; row 0 is the loss before training.
     """
-    loss = NLLLoss()
-    trainer = Trainer(model, loss, SGD(model.parameters(), lr=lr), batch_size=batch_size, rng=None)
-    steps_per_chunk = max(1, chunk_examples // batch_size)
-    train_s, wall_s, cpu_s, steps = 0.0, 0.0, 0.0, 0
-    seconds, losses, step_log = [0.0], [trainer.evaluate(X_eval, y_eval)["loss"]], [0]
-    next_eval = eval_every
-    while train_s < budget:
-        idx = rng.integers(0, len(X), size=steps_per_chunk * batch_size)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        trainer.train_epoch(X[idx], y[idx])
-        wall_s += time.perf_counter() - wall0
-        cpu_s += time.process_time() - cpu0
-        train_s = wall_s if clock == "wall" else cpu_s
-        steps += steps_per_chunk
-        if train_s >= next_eval or train_s >= budget:
-            seconds.append(train_s)
-            losses.append(trainer.evaluate(X_eval, y_eval)["loss"])
-            step_log.append(steps)
-            next_eval = train_s + eval_every
-    return {"seconds": np.array(seconds), "loss": np.array(losses), "steps": np.array(step_log),
-            "wall_seconds": wall_s, "cpu_seconds": cpu_s}
+    from minidl.losses import NLLLoss
+    from minidl.optim import SGD
+    from minidl.training import Trainer
+    trainer = Trainer(model, NLLLoss(), SGD(model.parameters(), lr=lr), batch_size=batch_size, rng=None)
+    chunk = max(1, chunk_examples // batch_size)
+    spent = Budget(X_eval, y_eval, budget, eval_every, clock)
+    trainer.fit(X, y, batches=random_batches(len(X), batch_size, chunk, rng), eval_every=chunk, callbacks=[spent])
+    return {"seconds": np.array(spent.seconds), "loss": np.array(spent.losses), "steps": np.array(spent.steps),
+            "wall_seconds": spent.wall, "cpu_seconds": spent.cpu}
 
 
 def loss_within(result: dict, budget: float) -> tuple[float, int]:
@@ -118,20 +138,33 @@ def loss_within(result: dict, budget: float) -> tuple[float, int]:
     return float(result["loss"][i]), int(result["steps"][i])
 
 
-def run(cfg: dict, run_dir) -> dict:
-    from minidl import plots
-    from minidl.plots.nma import plot_loss_vs_time, plot_timing
-
-    t0 = time.perf_counter()
-    seed, tim, bud = cfg["Data"]["seed"], cfg["Study"]["timing"], cfg["Study"]["budget"]
+def run(cfg: dict, run_dir, log=print) -> dict:
+    """(a) the cost of a step against the batch size, (b) the loss within each time budget."""
+    from minidl.data import load_normalized_mnist
+    seed = cfg["Data"]["seed"]
     X, y = load_normalized_mnist(cfg["Data"]["dir"])["train"]
     rng = np.random.default_rng(seed)
+    sizes, timing = step_costs(cfg["Study"]["timing"], X, y, rng, run_dir, log)
+    budget_out = loss_against_time(cfg["Study"]["budget"], X, y, rng, seed, run_dir, log)
+    bud = cfg["Study"]["budget"]
+    return {"study": "NMA W1D5 section 5: mini-batches", "seed": seed, "timing_batch_sizes": sizes,
+            "timing": timing, "budget": {"hidden": bud["hidden"], "lr": bud["lr"], "runs": budget_out},
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "load_average": os.getloadavg(),
+            "note": "timings on a shared machine; cpu_seconds / wall_seconds shows how much "
+                    "CPU the process got (at most 1 with one BLAS thread)"}
 
-    # (a) cost of one forward + backward pass
+
+def step_costs(tim: dict, X, y, rng, run_dir, log) -> tuple[list, dict]:
+    """(a) seconds per forward + backward pass against the batch size; timing.png."""
+    from minidl import plots
+    from minidl.losses import NLLLoss
+    from minidl.models import NeuromatchMLP
+    from minidl.plots.nma import plot_timing
+    from minidl.util.timing import time_forward_backward
     sizes = [n for n in tim["batch_sizes"] if n <= len(X)]
     medians, spread, timing = {}, {}, {}
     for hidden in tim["hidden"]:
-        model = build_model(hidden, rng)
+        model = NeuromatchMLP(hidden, rng)
         med, runs = time_forward_backward(model, NLLLoss(), X, y, sizes, repeats=tim["repeats"],
                                           clock=CLOCKS[tim["clock"]])
         label = f"MLP {hidden}"
@@ -143,54 +176,41 @@ def run(cfg: dict, run_dir) -> dict:
                       f"median of {tim['repeats']} runs, {tim['clock']} clock; band: fastest to slowest run",
                       spread=spread)
     plots.save(fig, run_dir / "timing.png")
+    log("median seconds per forward + backward:")
+    log("N".rjust(8) + "".join(f"{k:>16s}" for k in timing))
+    for i, n in enumerate(sizes):
+        log(f"{n:8d}" + "".join(f"{t['median_s'][i]:16.2e}" for t in timing.values()))
+    return sizes, timing
 
-    # (b) loss against wall-clock time, per batch size
+
+def loss_against_time(bud: dict, X, y, rng, seed: int, run_dir, log) -> dict:
+    """(b) the loss reached within each budget, per batch size, from one start; loss_vs_time.png."""
+    from minidl import plots
+    from minidl.models import NeuromatchMLP
+    from minidl.plots.nma import plot_loss_vs_time
     eval_idx = rng.choice(len(X), size=min(bud["eval_examples"], len(X)), replace=False)
     X_eval, y_eval = X[eval_idx], y[eval_idx]
-    base = build_model(bud["hidden"], rng)
+    base = NeuromatchMLP(bud["hidden"], rng)
     state = base.state_dict()
-    curves, budget_out = {}, {}
+    curves, out = {}, {}
     for bs in bud["batch_sizes"]:
         base.load_state_dict(state)                       # the same start for every batch size
         result = budget_run(base, X, y, X_eval, y_eval, bs, bud["lr"], max(bud["seconds"]),
                             np.random.default_rng(seed), bud["eval_every"], bud["chunk_examples"], bud["clock"])
         curves[f"batch {bs}"] = (result["seconds"], result["loss"])
         reached = {f"{b:g}s": dict(zip(("loss", "steps"), loss_within(result, b))) for b in bud["seconds"]}
-        budget_out[str(bs)] = {"within_budget": reached, "wall_seconds": result["wall_seconds"],
-                               "cpu_seconds": result["cpu_seconds"], "steps": int(result["steps"][-1]),
-                               "ms_per_step": 1e3 * float(result["seconds"][-1]) / int(result["steps"][-1])}
+        r = out[str(bs)] = {"within_budget": reached, "wall_seconds": result["wall_seconds"],
+                            "cpu_seconds": result["cpu_seconds"], "steps": int(result["steps"][-1]),
+                            "ms_per_step": 1e3 * float(result["seconds"][-1]) / int(result["steps"][-1])}
+        log(f"batch {bs:>5d}: {r['ms_per_step']:.2f} ms/step, cpu/wall {r['cpu_seconds'] / r['wall_seconds']:.2f}; "
+            "loss within " + ", ".join(f"{b}: {v['loss']:.3f} ({v['steps']} steps)" for b, v in reached.items()))
     fig = plot_loss_vs_time(curves, bud["seconds"], f"SGD lr {bud['lr']:g} on MLP {bud['hidden']}, all {len(X):,} "
                             f"training images\nloss on {len(X_eval):,} fixed training images; dotted: budgets "
                             f"{', '.join(f'{b:g}' for b in bud['seconds'])} s",
                             clock="wall clock" if bud["clock"] == "wall" else "CPU time")
     plots.save(fig, run_dir / "loss_vs_time.png")
-
-    summary = {"study": "NMA W1D5 section 5: mini-batches", "seed": seed, "timing_batch_sizes": sizes,
-               "timing": timing, "budget": {"hidden": bud["hidden"], "lr": bud["lr"], "runs": budget_out},
-               "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "load_average": os.getloadavg(),
-               "note": "timings on a shared machine; cpu_seconds / wall_seconds shows how much "
-                       "CPU the process got (at most 1 with one BLAS thread)",
-               "wall_time_s": round(time.perf_counter() - t0, 2)}
-    write_summary(run_dir, summary)
-    return summary
-
-
-def main(argv=None):
-    cfg, run_dir = start_run(argv, STUDY_SCHEMA, "python -m experiments.nma.minibatch",
-                             "NMA W1D5 section 5: cost per step vs batch size; loss vs wall-clock time.",
-                             "configs/nma/minibatch.yaml")
-    s = run(cfg, run_dir)
-    print("median seconds per forward + backward:")
-    print("N".rjust(8) + "".join(f"{k:>16s}" for k in s["timing"]))
-    for i, n in enumerate(s["timing_batch_sizes"]):
-        print(f"{n:8d}" + "".join(f"{t['median_s'][i]:16.2e}" for t in s["timing"].values()))
-    for bs, r in s["budget"]["runs"].items():
-        reached = ", ".join(f"{b}: {v['loss']:.3f} ({v['steps']} steps)" for b, v in r["within_budget"].items())
-        print(f"batch {bs:>5s}: {r['ms_per_step']:.2f} ms/step, cpu/wall {r['cpu_seconds'] / r['wall_seconds']:.2f}; "
-              f"loss within {reached}")
-    print(f"wrote {run_dir}")
-    return run_dir
+    return out
 
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

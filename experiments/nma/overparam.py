@@ -14,100 +14,85 @@ summary.json.
 """
 from __future__ import annotations
 
-from experiments.nma import common  # noqa: F401  (first: it pins BLAS to one thread before NumPy loads)
-
 import copy
-import time
 
 import numpy as np
 
-from experiments.nma.common import (build_model, cli, hidden_dims, load_normalized_mnist, num_parameters, perturb,
-                                    start_run, working_set)
-from minidl.runs.config import Key, positive, positive_int
-from minidl.losses import NLLLoss
-from minidl.optim import SGD
-from minidl.runs.folder import write_summary
-from minidl.training import Diverged, Trainer
+from experiments.nma import DATA_SCHEMA
+from minidl.analysis import perturb
+from minidl.runs.cli import main
+from minidl.runs.config import Key, hidden_widths, positive, positive_int
 
 
 def _shapes(value) -> str | None:
-    ok = isinstance(value, list) and value and all(hidden_dims(v) is None for v in value)
+    ok = isinstance(value, list) and value and all(hidden_widths(v) is None for v in value)
     return None if ok else "a list of hidden-width lists, e.g. [[10], [20, 20], [100, 100]]"
 
 
-STUDY_SCHEMA = {
-    "hidden": Key(list, [[10], [20, 20], [100, 100]], _shapes),
-    "inits": Key(int, 7, positive_int, doc="perturbed copies of the base initialisation"),
-    "noise": Key(float, 0.2, positive, doc="std of the perturbation"),
-    "lr": Key(float, 5e-2, positive),
-    "steps": Key(int, 150, positive_int),
-    "ylim": Key(list, [0.0, 3.0], doc="shared y-range of the panels"),
+SCHEMA = {
+    "Data": DATA_SCHEMA,
+    "Study": {
+        "hidden": Key(list, [[10], [20, 20], [100, 100]], _shapes),
+        "inits": Key(int, 7, positive_int, doc="perturbed copies of the base initialisation"),
+        "noise": Key(float, 0.2, positive, doc="std of the perturbation"),
+        "lr": Key(float, 5e-2, positive),
+        "steps": Key(int, 150, positive_int),
+        "ylim": Key(list, [0.0, 3.0], doc="shared y-range of the panels"),
+    },
 }
 
 
 def train_copies(base, X, y, inits: int, noise: float, lr: float, steps: int, rng) -> list[np.ndarray]:
     """Perturb ``inits`` copies of ``base`` and train each by full-batch GD; their (steps,) loss curves.
 
-    A diverged copy's curve is padded with NaN after the step where it blew up.
+    A diverged copy's curve is padded with NaN from the step where it blew up.
     """
+    from minidl.losses import NLLLoss
+    from minidl.optim import SGD
+    from minidl.training import Trainer
     curves = []
     for _ in range(inits):
         model = copy.deepcopy(base)
         perturb(model, noise, rng)
         trainer = Trainer(model, NLLLoss(), SGD(model.parameters(), lr=lr), batch_size=len(X), rng=None)
         losses = np.full(steps, np.nan)
-        try:
-            for t in range(steps):
-                losses[t] = trainer.train_epoch(X, y)["loss"]
-        except Diverged:
-            pass
+        finished = trainer.fit(X, y, epochs=steps).column("train_loss")
+        losses[:len(finished)] = finished
         curves.append(losses)
     return curves
 
 
-def run(cfg: dict, run_dir) -> dict:
+def run(cfg: dict, run_dir, log=print) -> dict:
+    """For each width, train the perturbed copies, draw one panel; returns the summary."""
     from minidl import plots
+    from minidl.data import load_normalized_mnist, sample_with_replacement
+    from minidl.models import NeuromatchMLP
     from minidl.plots.nma import plot_loss_panels
 
-    t0 = time.perf_counter()
     st, seed = cfg["Study"], cfg["Data"]["seed"]
     data = load_normalized_mnist(cfg["Data"]["dir"])
     rng = np.random.default_rng(seed)
-    X, y, _ = working_set(*data["train"], cfg["Data"]["working_set"], rng)
-
+    X, y, _ = sample_with_replacement(*data["train"], cfg["Data"]["working_set"], rng)
     panels, results = [], {}
     for hidden in st["hidden"]:
-        base = build_model(hidden, rng)
+        base = NeuromatchMLP(hidden, rng)
         curves = train_copies(base, X, y, st["inits"], st["noise"], st["lr"], st["steps"], rng)
-        n_params = num_parameters(base)
+        n_params = base.num_parameters()
         finals = np.array([c[-1] for c in curves])
         panels.append((f"MLP {hidden}: {n_params:,} parameters", curves))
-        results[str(hidden)] = {"parameters": n_params, "final_losses": finals.tolist(),
-                                "final_loss_min": float(np.nanmin(finals)), "final_loss_max": float(np.nanmax(finals)),
-                                "final_loss_mean": float(np.nanmean(finals)),
-                                "diverged": int(np.isnan(finals).sum())}
+        r = results[str(hidden)] = {
+            "parameters": n_params, "final_losses": finals.tolist(), "final_loss_min": float(np.nanmin(finals)),
+            "final_loss_max": float(np.nanmax(finals)), "final_loss_mean": float(np.nanmean(finals)),
+            "diverged": int(np.isnan(finals).sum())}
+        log(f"MLP {str(hidden):10s} {r['parameters']:>7,} parameters: final loss {r['final_loss_min']:.3f} .. "
+            f"{r['final_loss_max']:.3f} (mean {r['final_loss_mean']:.3f}, diverged {r['diverged']})")
     fig = plot_loss_panels(panels, f"Full-batch GD (lr {st['lr']:g}, {st['steps']} steps) on {len(X)} MNIST images "
                            f"from {st['inits']} perturbed copies (noise {st['noise']:g}) of one initialisation",
                            ylim=tuple(st["ylim"]), xlabel="step (full batch)")
     plots.save(fig, run_dir / "loss_curves.png")
-    summary = {"study": "NMA W1D5 section 4: non-convexity and overparameterization", "working_set": len(X),
-               "seed": seed, "lr": st["lr"], "steps": st["steps"], "noise": st["noise"], "models": results,
-               "wall_time_s": round(time.perf_counter() - t0, 2)}
-    write_summary(run_dir, summary)
-    return summary
-
-
-def main(argv=None):
-    cfg, run_dir = start_run(argv, STUDY_SCHEMA, "python -m experiments.nma.overparam",
-                             "NMA W1D5 section 4: loss curves from perturbed starts, per network width.",
-                             "configs/nma/overparam.yaml")
-    s = run(cfg, run_dir)
-    for name, r in s["models"].items():
-        print(f"MLP {name:10s} {r['parameters']:>7,} parameters: final loss {r['final_loss_min']:.3f} .. "
-              f"{r['final_loss_max']:.3f} (mean {r['final_loss_mean']:.3f}, diverged {r['diverged']})")
-    print(f"wrote {run_dir}")
-    return run_dir
+    return {"study": "NMA W1D5 section 4: non-convexity and overparameterization", "working_set": len(X),
+            "seed": seed, "lr": st["lr"], "steps": st["steps"], "noise": st["noise"], "models": results}
 
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

@@ -17,28 +17,22 @@ Writes config.yaml, delta_loss.png (histograms, gradient step marked), summary.j
 """
 from __future__ import annotations
 
-from experiments.nma import common  # noqa: F401  (first: it pins BLAS to one thread before NumPy loads)
-
-import time
-
 import numpy as np
 
-from experiments.nma.common import (build_model, cli, full_batch_steps, hidden_dims, load_normalized_mnist,
-                                    perturb, start_run, working_set)
-from minidl.runs.config import Key, non_negative, positive, positive_int
-from minidl.losses import NLLLoss
-from minidl.optim import Adam
-from minidl.runs.folder import write_summary
-from minidl.training import Trainer
+from experiments.nma import DATA_SCHEMA
+from minidl.analysis import perturb
+from minidl.runs.cli import main
+from minidl.runs.config import Key, hidden_widths, non_negative, positive, positive_int
 
 STUDY_SCHEMA = {
-    "hidden": Key(list, [], hidden_dims, doc="hidden widths; [] is the tutorial's linear model"),
+    "hidden": Key(list, [], hidden_widths, doc="hidden widths; [] is the tutorial's linear model"),
     "directions": Key(int, 100, positive_int, doc="random perturbations per stage"),
     "noise": Key(float, 1e-2, positive, doc="std of the random perturbation of every parameter"),
     "lr": Key(float, 1e-2, positive, doc="learning rate of the single gradient step"),
     "partial_steps": Key(int, 100, non_negative, doc="full-batch Adam steps before the second stage"),
     "partial_lr": Key(float, 7e-4, positive, doc="Adam learning rate of the partial training"),
 }
+SCHEMA = {"Data": DATA_SCHEMA, "Study": STUDY_SCHEMA}
 
 
 def _loss(model, loss, X, y) -> float:
@@ -49,7 +43,7 @@ def random_direction_deltas(model, loss, X, y, n: int, noise: float, rng: np.ran
     """Loss change of ``n`` random perturbations ``theta + noise * N(0, I)`` of all parameters.
 
     Each perturbation starts from the same theta (they are not accumulated) and draws its
-    noise with ``experiments.nma.common.perturb``.  The parameters are restored afterwards.
+    noise with ``minidl.analysis.perturb``.  The parameters are restored afterwards.
     Returns ``(base_loss, deltas (n,))`` with deltas[i] = L(theta + d_i) - L(theta).
     """
     params = model.parameters()
@@ -88,55 +82,46 @@ def gradient_step_delta(model, loss, X, y, lr: float) -> tuple[float, float]:
     return delta, grad_norm
 
 
-def run(cfg: dict, run_dir) -> dict:
+def run(cfg: dict, run_dir, log=print) -> dict:
+    """Both stages: random perturbations and one gradient step, at initialisation and after training."""
     from minidl import plots
+    from minidl.data import load_normalized_mnist, sample_with_replacement
+    from minidl.losses import NLLLoss
+    from minidl.models import NeuromatchMLP
+    from minidl.optim import Adam
     from minidl.plots.nma import plot_delta_histograms
+    from minidl.training import Trainer
 
-    t0 = time.perf_counter()
     st, seed = cfg["Study"], cfg["Data"]["seed"]
     data = load_normalized_mnist(cfg["Data"]["dir"])
     rng = np.random.default_rng(seed)
-    X, y, _ = working_set(*data["train"], cfg["Data"]["working_set"], rng)
-    model, loss = build_model(st["hidden"], rng), NLLLoss()
+    X, y, _ = sample_with_replacement(*data["train"], cfg["Data"]["working_set"], rng)
+    model, loss = NeuromatchMLP(st["hidden"], rng), NLLLoss()
     trainer = Trainer(model, loss, Adam(model.parameters(), lr=st["partial_lr"]), batch_size=len(X), rng=None)
-
     stages, out = [], {}
     for label, key, steps in (("at initialisation", "init", 0),
                               (f"after {st['partial_steps']} Adam steps", "partial", st["partial_steps"])):
         if steps:
-            full_batch_steps(trainer, X, y, steps)
+            trainer.fit(X, y, epochs=steps)
         base, deltas = random_direction_deltas(model, loss, X, y, st["directions"], st["noise"], rng)
         g_delta, g_norm = gradient_step_delta(model, loss, X, y, st["lr"])
         stages.append({"label": label, "deltas": deltas, "grad_delta": g_delta, "noise": st["noise"], "lr": st["lr"]})
-        out[key] = {"loss": base, "grad_norm": g_norm, "gradient_step_delta": g_delta,
-                    "random_delta_mean": float(deltas.mean()), "random_delta_std": float(deltas.std()),
-                    "random_delta_best": float(deltas.min()),
-                    "random_fraction_lowering_loss": float((deltas < 0).mean()),
-                    "gradient_step_vs_best_random": float(g_delta / deltas.min()) if deltas.min() < 0 else None}
-
+        s = out[key] = {"loss": base, "grad_norm": g_norm, "gradient_step_delta": g_delta,
+                        "random_delta_mean": float(deltas.mean()), "random_delta_std": float(deltas.std()),
+                        "random_delta_best": float(deltas.min()),
+                        "random_fraction_lowering_loss": float((deltas < 0).mean()),
+                        "gradient_step_vs_best_random": float(g_delta / deltas.min()) if deltas.min() < 0 else None}
+        log(f"{key:8s} loss {s['loss']:.4f}  gradient step {s['gradient_step_delta']:+.2e}  random: mean "
+            f"{s['random_delta_mean']:+.2e} std {s['random_delta_std']:.2e} best {s['random_delta_best']:+.2e} "
+            f"({100 * s['random_fraction_lowering_loss']:.0f}% lower the loss)")
     name = "linear model" if not st["hidden"] else f"MLP {st['hidden']}"
     fig = plot_delta_histograms(stages, f"{name} on {len(X)} MNIST images: random perturbations of all "
-                                f"{sum(p.data.size for p in model.parameters())} parameters vs one gradient step")
+                                f"{model.num_parameters()} parameters vs one gradient step")
     plots.save(fig, run_dir / "delta_loss.png")
-    summary = {"study": "NMA W1D5 section 2: random search vs gradient descent", "model": name,
-               "working_set": len(X), "seed": seed, "directions": st["directions"], "noise": st["noise"],
-               "lr": st["lr"], "stages": out, "wall_time_s": round(time.perf_counter() - t0, 2)}
-    write_summary(run_dir, summary)
-    return summary
-
-
-def main(argv=None):
-    cfg, run_dir = start_run(argv, STUDY_SCHEMA, "python -m experiments.nma.random_search",
-                             "NMA W1D5 section 2: random perturbations vs one gradient step.",
-                             "configs/nma/random_search.yaml")
-    summary = run(cfg, run_dir)
-    for key, s in summary["stages"].items():
-        print(f"{key:8s} loss {s['loss']:.4f}  gradient step {s['gradient_step_delta']:+.2e}  random: mean "
-              f"{s['random_delta_mean']:+.2e} std {s['random_delta_std']:.2e} best {s['random_delta_best']:+.2e} "
-              f"({100 * s['random_fraction_lowering_loss']:.0f}% lower the loss)")
-    print(f"wrote {run_dir}")
-    return run_dir
+    return {"study": "NMA W1D5 section 2: random search vs gradient descent", "model": name,
+            "working_set": len(X), "seed": seed, "directions": st["directions"], "noise": st["noise"],
+            "lr": st["lr"], "stages": out}
 
 
 if __name__ == "__main__":
-    cli(main)
+    raise SystemExit(main(__name__))

@@ -43,21 +43,18 @@ is SGD with momentum 0.9 and no dampening; ``adams`` is Adam with betas
 """
 from __future__ import annotations
 
-import argparse
-import math
-import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from minidl.runs.config import (REQUIRED, ConfigError, Key, apply_overrides, betas_pair, fraction, is_number,
-                           load_yaml, non_negative, positive, positive_int, validate)
-from minidl.optim import OPTIMIZERS, Optimizer
+from minidl.optim import Optimizer, build_optimizer
 from minidl.parameter import Parameter
-from minidl.runs.folder import create_run_dir, write_config, write_summary
+from minidl.runs.cli import OUTPUT_SCHEMA, main
+from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, is_number, non_negative, positive,
+                                positive_int, validate)
+from minidl.toys.descent import descend
 from minidl.toys.surfaces import SURFACES, Surface, get_surface
 
 # ---------------------------------------------------------------------------
@@ -99,12 +96,15 @@ RACE_SCHEMA = {
     "diverge_above": Key(float, 1.0e100, positive, doc="f - f* beyond which a run counts as diverged"),
 }
 
-OUTPUT_SCHEMA = {
-    "dir": Key(str, "runs", doc="parent folder of the run folder"),
-    "name": Key(str, None, doc="run name; null: the config file's stem"),
-    "plot_points": Key(int, 2000, check=positive_int, doc="points drawn per line"),
-    "step_axis": Key(str, "log", choices=["log", "linear"], doc="x axis of error.png"),
+SCHEMA = {
+    "Race": RACE_SCHEMA,
+    "Optimizers": Key(dict, REQUIRED, doc="label -> {type, lr, options of that type}"),
+    "Output": {**OUTPUT_SCHEMA,
+               "plot_points": Key(int, 2000, check=positive_int, doc="points drawn per line"),
+               "step_axis": Key(str, "log", choices=["log", "linear"], doc="x axis of error.png")},
 }
+
+FLAGS = {"--steps": "Race.steps"}
 
 # One schema per optimizer type: exactly the constructor's options that make sense for a
 # point on a surface.  weight_decay is left out on purpose: it would add (wd/2)|p|^2 to f,
@@ -133,47 +133,35 @@ OPTIMIZER_SCHEMAS = {
 _TYPE = Key(str, REQUIRED, choices=list(OPTIMIZER_SCHEMAS), doc="optimizer type")
 
 
-def _optimizers_schema(optimizers, where: str) -> dict:
-    """The schema of the Optimizers section: one sub-section per label, shaped by its type."""
-    if not isinstance(optimizers, dict) or not optimizers:
-        raise ConfigError(f"{where}: Optimizers must be a non-empty mapping of label -> "
-                          f"{{type: ..., lr: ...}}; got {optimizers!r}")
-    schema = {}
-    for label, entry in optimizers.items():
-        if not isinstance(label, str):
-            raise ConfigError(f"{where}: optimizer label {label!r} must be a string")
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: Optimizers.{label} must be a mapping like "
-                              f"{{type: sgd, lr: 1.0e-3}}; got {entry!r}")
-        # check the type on its own first, so a bad type is reported as Optimizers.<label>.type
-        validate({"Optimizers": {label: {k: v for k, v in entry.items() if k == "type"}}},
-                 {"Optimizers": {label: {"type": _TYPE}}}, where)
-        schema[label] = {"type": _TYPE, **OPTIMIZER_SCHEMAS[entry["type"]]}
-    return schema
+def _check_optimizer(label, entry, where: str) -> dict:
+    """One entry of Optimizers, validated against the schema of its type (defaults filled in)."""
+    if not isinstance(label, str):
+        raise ConfigError(f"{where}: optimizer label {label!r} must be a string")
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: Optimizers.{label} must be a mapping like "
+                          f"{{type: sgd, lr: 1.0e-3}}; got {entry!r}")
+    # check the type on its own first, so a bad type is reported as Optimizers.<label>.type
+    validate({"Optimizers": {label: {k: v for k, v in entry.items() if k == "type"}}},
+             {"Optimizers": {label: {"type": _TYPE}}}, where)
+    schema = {"Optimizers": {label: {"type": _TYPE, **OPTIMIZER_SCHEMAS[entry["type"]]}}}
+    return validate({"Optimizers": {label: entry}}, schema, where)["Optimizers"][label]
 
 
-def validate_config(raw: dict, where: str = "config") -> dict:
-    """Check a race config and return it resolved: defaults, start and window filled in.
-
-    Raises ConfigError naming the key for unknown sections/keys/optimizer types/options,
-    bad values, and options the optimizer or surface itself rejects.
-    """
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping of sections; got {type(raw).__name__}")
-    schema = {"Race": RACE_SCHEMA, "Optimizers": _optimizers_schema(raw.get("Optimizers"), where),
-              "Output": OUTPUT_SCHEMA}
-    cfg = validate(raw, schema, where)
-
+def check(cfg: dict, where: str = "config") -> None:
+    """Validate every optimizer by its type's schema, build each once (so options the
+    optimizer itself rejects are named now), and fill in the surface's start and window."""
+    if not cfg["Optimizers"]:
+        raise ConfigError(f"{where}: Optimizers must be a non-empty mapping of label -> {{type: ..., lr: ...}}")
+    cfg["Optimizers"] = {label: _check_optimizer(label, entry, where) for label, entry in cfg["Optimizers"].items()}
     race = cfg["Race"]
     surface = make_surface(cfg, where)
     if race["start"] is None:
         race["start"] = [float(v) for v in surface.start]
     if race["window"] is None:
         race["window"] = [[float(lo), float(hi)] for lo, hi in surface.window]
-    probe = Parameter(np.zeros(2))                      # build each optimizer once, to check its options now
+    probe = Parameter(np.zeros(2))
     for label in cfg["Optimizers"]:
         make_optimizer(cfg, label, probe, where)
-    return cfg
 
 
 def make_surface(cfg: dict, where: str = "config") -> Surface:
@@ -185,13 +173,9 @@ def make_surface(cfg: dict, where: str = "config") -> Surface:
 
 
 def make_optimizer(cfg: dict, label: str, param: Parameter, where: str = "config") -> Optimizer:
-    """The optimizer ``Optimizers.<label>`` of a validated config, moving ``param``."""
-    options = dict(cfg["Optimizers"][label])
-    kind = options.pop("type")
-    if "betas" in options:
-        options["betas"] = tuple(options["betas"])
+    """The optimizer ``Optimizers.<label>`` of a checked config, moving ``param``."""
     try:
-        return OPTIMIZERS[kind]([param], **options)
+        return build_optimizer(cfg["Optimizers"][label], [param])
     except ValueError as exc:            # e.g. nesterov without momentum
         raise ConfigError(f"{where}: Optimizers.{label}: {exc}") from None
 
@@ -208,7 +192,7 @@ class RaceRun:
     path:        (T+1, 2) float64, the points p_0 .. p_T; T = steps, or the last
                  finite step if the run diverged.
     values:      (T+1,) float64, f(p_0) .. f(p_T).
-    diverged_at: the step at which the run diverged (see ``race_one``), or None.
+    diverged_at: the step at which the run diverged (see ``minidl.toys.descent.descend``), or None.
     diverged_why: what happened at that step, in words, or None.
     wall_time:   seconds spent in the step loop.
     label:       legend text for the figures.
@@ -257,49 +241,6 @@ class RaceResult:
         return out
 
 
-def race_one(surface: Surface, optimizer: Optimizer, param: Parameter, steps: int,
-             diverge_above: float = 1e100):
-    """Take ``steps`` steps of ``optimizer`` on ``surface``, recording p_t and f(p_t).
-
-    Returns ``(path (T+1, 2), values (T+1,), diverged_at, why, wall seconds)``;
-    ``diverged_at`` and ``why`` (what happened, in words) are None for a run that
-    did not diverge.
-
-    Divergence ends the run at step t, and the arrays keep the part before it, if
-    step t overflows (or does an invalid operation) anywhere in the gradient, the
-    update or f; or f(p_t) is not finite; or f(p_t) - f* > ``diverge_above``.  The
-    last rule catches runs that diverge slowly: a point at 1e113 is lost even
-    though its f, ~1e228, has not overflowed yet.
-    """
-    path = np.empty((steps + 1, 2))              # preallocated: recording costs ~0.2 us a step
-    values = np.empty(steps + 1)
-    path[0] = param.data
-    values[0] = surface.f(param.data)
-    f, grad, step, f_min = surface.f, surface.grad, optimizer.step, surface.f_min   # locals: a tighter loop
-    diverged_at = why = None
-    start = time.perf_counter()
-    # Overflow is an *expected outcome* here (a too-large learning rate), so instead of
-    # letting NumPy print a RuntimeWarning and carry on with inf/nan, make it raise and
-    # record the step.
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        for t in range(1, steps + 1):
-            try:
-                param.grad = grad(param.data)
-                step()
-                value = f(param.data)
-            except FloatingPointError as exc:        # e.g. "overflow encountered in scalar multiply"
-                diverged_at, why = t, str(exc)
-                break
-            if not math.isfinite(value) or value - f_min > diverge_above:
-                diverged_at, why = t, f"f - f* = {value - f_min:.3g} > diverge_above = {diverge_above:g}"
-                break
-            path[t] = param.data
-            values[t] = value
-    wall = time.perf_counter() - start
-    last = steps if diverged_at is None else diverged_at - 1
-    return path[:last + 1].copy(), values[:last + 1].copy(), diverged_at, why, wall
-
-
 def _label(name: str, options: dict) -> str:
     text = f"{name} ({options['type']}, lr {options['lr']:g}"
     if options.get("momentum"):
@@ -313,24 +254,21 @@ def _label(name: str, options: dict) -> str:
     return text + ")"
 
 
-def run_race(cfg: dict, where: str = "config") -> RaceResult:
-    """Validate ``cfg`` (a raw or resolved config dict) and race every optimizer in it.
+def run_race(cfg: dict) -> RaceResult:
+    """Race every optimizer of a checked config (``minidl.runs.cli.load_config``); writes nothing.
 
-    No files are written; ``main`` does that.  Usable from tests::
-
-        result = run_race(load_yaml("configs/race/b_lr1e-4.yaml"))
+        result = run_race(load_config(optimizer_race, "configs/race/b_lr1e-4.yaml"))
         result.runs["gd"].path[-1]
     """
-    cfg = validate_config(cfg, where)
-    surface = make_surface(cfg, where)
+    surface = make_surface(cfg)
     race = cfg["Race"]
     runs = {}
     for name, options in cfg["Optimizers"].items():
         param = Parameter(np.array(race["start"], dtype=np.float64))
-        optimizer = make_optimizer(cfg, name, param, where)
-        path, values, diverged_at, why, wall = race_one(surface, optimizer, param, race["steps"],
-                                                        race["diverge_above"])
-        runs[name] = RaceRun(name, optimizer, path, values, diverged_at, why, wall, _label(name, options))
+        optimizer = make_optimizer(cfg, name, param)
+        walk = descend(surface.f, surface.grad, optimizer, param, race["steps"], surface.f_min, race["diverge_above"])
+        runs[name] = RaceRun(name, optimizer, walk.path, walk.values, walk.diverged_at, walk.why, walk.seconds,
+                             _label(name, options))
     return RaceResult(cfg, surface, runs)
 
 
@@ -355,8 +293,8 @@ def _titles(result: RaceResult) -> tuple[str, str]:
     return narrow, wide
 
 
-def write_outputs(result: RaceResult, run_dir: Path) -> None:
-    """trajectories.png, error.png and summary.json in ``run_dir``."""
+def write_figures(result: RaceResult, run_dir: Path) -> None:
+    """trajectories.png and error.png in ``run_dir``."""
     from minidl import plots
     from minidl.plots.surfaces import plot_errors, plot_trajectories
 
@@ -369,7 +307,6 @@ def write_outputs(result: RaceResult, run_dir: Path) -> None:
     fig = plot_errors(result.surface, tracks, wide_title, step_axis=out["step_axis"],
                       thresholds=result.cfg["Race"]["thresholds"], max_points=out["plot_points"])
     plots.save(fig, run_dir / "error.png")
-    write_summary(run_dir, result.summary())
 
 
 def format_table(summary: dict) -> str:
@@ -388,35 +325,15 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> Path:
-    """Command line entry point; returns the run folder."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.race.optimizer_race",
-                                     description="Race minidl optimizers on a 2-D test surface.")
-    parser.add_argument("config", help="YAML config, e.g. configs/race/b_lr1e-4.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set Optimizers.gd.lr=1.0e-3 (repeatable)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="override Race.steps, e.g. for a quick run")
-    args = parser.parse_args(argv)
-
-    raw = apply_overrides(load_yaml(args.config), args.set)
-    if args.steps is not None:
-        raw = apply_overrides(raw, [f"Race.steps={args.steps}"], source="--steps")
-    cfg = validate_config(raw, where=args.config)
-    run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-    write_config(run_dir, cfg)
-
-    result = run_race(cfg, where=args.config)
-    write_outputs(result, run_dir)
-    print(f"{result.surface!r}, {cfg['Race']['steps']} steps from {tuple(cfg['Race']['start'])}")
-    print(format_table(result.summary()))
-    print(f"wrote {run_dir}")
-    return run_dir
+def run(cfg: dict, run_dir: Path, log=print) -> dict:
+    """Race, draw both figures, log the table; returns the summary."""
+    result = run_race(cfg)
+    write_figures(result, run_dir)
+    summary = result.summary()
+    log(f"{result.surface!r}, {cfg['Race']['steps']} steps from {tuple(cfg['Race']['start'])}")
+    log(format_table(summary))
+    return summary
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    raise SystemExit(main(__name__))

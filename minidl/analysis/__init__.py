@@ -9,7 +9,7 @@
 What is where:
 
 - ``params``    flatten_params / unflatten_params, flatten_grads, loss_and_grad,
-                grad_norm, RecordingLoss (keeps every batch loss of a Trainer)
+                grad_norm, perturb, RecordingLoss (keeps every batch loss of a Trainer)
 - ``hessian``   hessian_vector_product (exact R-operator, or finite differences of
                 analytic gradients), hessian, minimal_ratio, default_tolerance
 - ``pca``       pca_2d: project weight snapshots to 2-D
@@ -25,12 +25,12 @@ from minidl.analysis.hessian import default_tolerance, hessian, hessian_vector_p
 from minidl.analysis.interpolation import interpolate, interpolation_alphas, interpolation_curve
 from minidl.analysis.jacobian import input_jacobian
 from minidl.analysis.params import (RecordingLoss, flatten_grads, flatten_params, grad_norm, loss_and_grad,
-                                    unflatten_params)
+                                    perturb, unflatten_params)
 from minidl.analysis.pca import PCA2D, pca_2d
 from minidl.analysis.sensitivity import output_jacobian, sensitivity
 from minidl.analysis.sharpness import sharpness
 
-__all__ = ["flatten_params", "unflatten_params", "flatten_grads", "loss_and_grad", "grad_norm", "RecordingLoss",
+__all__ = ["flatten_params", "unflatten_params", "flatten_grads", "loss_and_grad", "grad_norm", "perturb", "RecordingLoss",
            "hessian_vector_product", "hessian", "minimal_ratio", "default_tolerance",
            "pca_2d", "PCA2D", "input_jacobian",
            "output_jacobian", "sensitivity", "sharpness", "interpolate", "interpolation_alphas", "interpolation_curve"]

@@ -85,6 +85,12 @@ def grad_norm(model) -> float:
     return math.sqrt(sum(float(np.vdot(p.grad.astype(np.float64, copy=False), p.grad)) for p in model.parameters()))
 
 
+def perturb(model, noise: float, rng: np.random.Generator) -> None:
+    """Add ``noise * N(0, 1)`` to every parameter, in place (the Neuromatch tutorial's ``random_update``)."""
+    for p in model.parameters():
+        p.data += (noise * rng.standard_normal(p.data.shape)).astype(p.data.dtype)
+
+
 class RecordingLoss:
     """Wrap a loss so every ``forward`` value is kept in ``self.values``.
 

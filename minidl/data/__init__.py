@@ -16,23 +16,26 @@ Where things are:
 - ``idx``         the original IDX files (.gz or raw): load_idx
 - ``csvfile``     the course CSV format: load_csv (cached), write_csv
 - ``csv_cache``   the ``<csv>.cache.npz`` binary cache and when it is trusted
-- ``mnist``       load_mnist(split), mnist_to_csv
-- ``batches``     train_val_split, iterate_minibatches, subset, shuffle_labels
+- ``mnist``       load_mnist(split), load_train_test, load_normalized_mnist, mnist_to_csv
+- ``batches``     train_val_split, epoch_batches, iterate_minibatches, subset,
+                  sample_with_replacement, shuffle_labels
 - ``errors``      DataError(ValueError), ChecksumError, DownloadError
 
 Importing this package reads no files and opens no connections.
 """
-from minidl.data.batches import iterate_minibatches, shuffle_labels, subset, train_val_split
+from minidl.data.batches import (epoch_batches, iterate_minibatches, sample_with_replacement, shuffle_labels,
+                                 subset, train_val_split)
 from minidl.data.csvfile import format_csv, load_csv, parse_csv_bytes, write_csv
 from minidl.data.download import copy_mnist, default_data_dir, download_mnist, ensure_mnist
 from minidl.data.errors import ChecksumError, DataError, DownloadError
 from minidl.data.idx import load_idx
-from minidl.data.mnist import SPLITS, load_mnist, mnist_to_csv
+from minidl.data.mnist import SPLITS, load_mnist, load_normalized_mnist, load_train_test, mnist_to_csv
 
 __all__ = [
     "ChecksumError", "DataError", "DownloadError",
     "SPLITS",
     "copy_mnist", "default_data_dir", "download_mnist", "ensure_mnist",
-    "format_csv", "iterate_minibatches", "load_csv", "load_idx", "load_mnist",
-    "mnist_to_csv", "parse_csv_bytes", "shuffle_labels", "subset", "train_val_split", "write_csv",
+    "epoch_batches", "format_csv", "iterate_minibatches", "load_csv", "load_idx", "load_mnist",
+    "load_normalized_mnist", "load_train_test", "mnist_to_csv", "parse_csv_bytes", "sample_with_replacement",
+    "shuffle_labels", "subset", "train_val_split", "write_csv",
 ]

@@ -51,21 +51,35 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int,
     # Checked here, not in the generator, so bad arguments fail at the call.
     n = _check_pair(X, y)
     batch_size = _positive_int(batch_size, "batch_size")
+    if rng is not None:
+        _check_rng(rng)
+    return ((X[idx], y[idx]) for idx in epoch_batches(n, batch_size, rng))
+
+
+def epoch_batches(n: int, batch_size: int, rng: np.random.Generator | None = None,
+                  drop_last: bool = False) -> list:
+    """The mini-batches of one epoch over ``n`` examples, as indices into the data.
+
+    With ``rng``: index arrays of one fresh permutation, ``rng.permutation(n)``.
+    Without: slices in order (so ``X[batch]`` is a view).  The last, smaller
+    batch is kept unless ``drop_last``.
+    """
+    stop = n - n % batch_size if drop_last else n
     if rng is None:
-        return _batches(X, y, batch_size, order=None)
-    _check_rng(rng)
-    return _batches(X, y, batch_size, order=rng.permutation(n))
+        return [slice(start, start + batch_size) for start in range(0, stop, batch_size)]
+    order = rng.permutation(n)
+    return [order[start:start + batch_size] for start in range(0, stop, batch_size)]
 
 
-def _batches(X, y, batch_size: int, order: np.ndarray | None
-             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield consecutive batches of X, y in file order (views) or in ``order`` (gathers)."""
-    for start in range(0, len(X), batch_size):
-        if order is None:
-            idx = slice(start, start + batch_size)
-        else:
-            idx = order[start:start + batch_size]
-        yield X[idx], y[idx]
+def sample_with_replacement(X: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator):
+    """``n`` examples drawn uniformly **with replacement** (``rng.choice``), e.g. the
+    Neuromatch tutorial's 500-image working set.
+
+    X: (N, ...), y: (N,)  ->  (n, ...), (n,) copies, and the (n,) indices used.
+    """
+    _check_pair(X, y)
+    idx = rng.choice(len(X), size=n, replace=True)
+    return X[idx], y[idx], idx
 
 
 def subset(X: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator | None = None

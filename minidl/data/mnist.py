@@ -1,6 +1,7 @@
 """MNIST by split name: load the IDX files, or convert them to course CSVs."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,44 @@ def load_mnist(split: str, data_dir: str | os.PathLike | None = None
     - y: (N,) int64 array of labels 0..9.
     """
     return load_idx(*_idx_paths(split, data_dir))
+
+
+def load_train_test(data_dir: str | os.PathLike | None = None, subset: int | None = None):
+    """``(X, y, X_test, y_test)``: the first ``subset`` training images (all when None), and the test set.
+
+    Shapes: (n, 784) float32, (n,) int64, (10000, 784), (10000,).
+    """
+    from minidl.data.batches import subset as first_n
+    X, y = load_mnist("train", data_dir)
+    if subset is not None:
+        X, y = first_n(X, y, subset)
+    X_test, y_test = load_mnist("test", data_dir)
+    return X, y, X_test, y_test
+
+
+def load_normalized_mnist(data_dir: str | os.PathLike | None = None, splits=("train",)) -> dict:
+    """MNIST standardised by the training set's pixel mean and standard deviation (the
+    Neuromatch tutorial's transform: one scalar each, over all pixels, 0.1307 and 0.3081).
+
+    Returns ``{split: (X (N, 784) float32, y (N,) int64)}`` for each requested split,
+    plus ``"stats": (mean, std)`` (floats, computed in float64 on the 60,000 training images).
+    The arrays are cached per data folder and shared between calls: they are read-only.
+    """
+    cached = _normalized_mnist(None if data_dir is None else str(data_dir))
+    return {"stats": cached["stats"], **{split: cached[split] for split in splits}}
+
+
+@functools.lru_cache(maxsize=1)
+def _normalized_mnist(data_dir) -> dict:
+    X, y = load_mnist("train", data_dir)
+    mean, std = float(X.mean(dtype=np.float64)), float(X.std(dtype=np.float64))
+    out = {"stats": (mean, std)}
+    for split in ("train", "test"):
+        Xs, ys = (X, y) if split == "train" else load_mnist(split, data_dir)
+        Xs = (Xs - np.float32(mean)) / np.float32(std)      # a new float32 array
+        Xs.flags.writeable = False
+        out[split] = (Xs, ys)
+    return out
 
 
 def mnist_to_csv(data_dir: str | os.PathLike | None = None,

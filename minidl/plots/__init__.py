@@ -1,5 +1,10 @@
 """Figures.  Every experiment draws through this package, never its own copy.
 
+One contract: every ``plot_*`` function draws one figure and *returns* it (a
+``matplotlib.figure.Figure``, which a notebook shows inline); the caller saves
+it, atomically, with ``save``.  Axes are labelled, several lines get a legend,
+and the title says what ran.
+
 matplotlib is imported here (with the Agg backend, which needs no display),
 so ``import minidl`` itself stays free of it.
 
@@ -17,10 +22,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from minidl.util.fileio import atomic_write_bytes  # noqa: E402
 
-__all__ = ["plt", "subplots", "save", "wrap_title"]
+__all__ = ["plt", "Figure", "subplots", "save", "wrap_title"]
 
 STYLE = {
     "figure.dpi": 110,

@@ -2,16 +2,14 @@
 gradient norms, weight-space PCA and the minimal ratio at near-critical points."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from minidl.plots import save, subplots, wrap_title
+from minidl.plots import Figure, subplots, wrap_title
 
 __all__ = ["plot_function_fit", "plot_grad_norm", "plot_weight_pca", "plot_minimal_ratio"]
 
 
-def plot_function_fit(x: np.ndarray, target: np.ndarray, fits: dict, path: str | Path, title: str) -> Path:
+def plot_function_fit(x: np.ndarray, target: np.ndarray, fits: dict, title: str) -> Figure:
     """Two panels: training loss per epoch (log y) and the learned functions against the truth.
 
     ``fits`` maps a label (e.g. 'deep, 571 params') to ``{'loss': (E,) per epoch, 'pred': (N,)}``;
@@ -30,11 +28,11 @@ def plot_function_fit(x: np.ndarray, target: np.ndarray, fits: dict, path: str |
     ax_fit.set(xlabel="x", ylabel="y", title="predictions after training")
     ax_fit.legend(fontsize=8)
     fig.suptitle(title)
-    return save(fig, path)
+    return fig
 
 
-def plot_grad_norm(traces: dict, path: str | Path, title: str, loss_label: str = "training loss",
-                   xlabel: str = "iteration (optimizer step)") -> Path:
+def plot_grad_norm(traces: dict, title: str, loss_label: str = "training loss",
+                   xlabel: str = "iteration (optimizer step)") -> Figure:
     """Gradient norm (top) and loss (bottom) against the iteration, sharing the x axis.
 
     ``traces`` maps a label to ``{'grad_norm': (T,), 'loss': (T,)}``, one value per step.
@@ -49,7 +47,7 @@ def plot_grad_norm(traces: dict, path: str | Path, title: str, loss_label: str =
     ax_l.set(xlabel=xlabel, ylabel=loss_label, yscale="log")
     if len(traces) > 1:
         ax_g.legend(fontsize=8)
-    return save(fig, path)
+    return fig
 
 
 def _pca_panel(ax, projections, run, accuracy, epoch, ratio, label_every_point: bool) -> None:
@@ -71,8 +69,8 @@ def _pca_panel(ax, projections, run, accuracy, epoch, ratio, label_every_point: 
 
 
 def plot_weight_pca(projections: np.ndarray, run: np.ndarray, accuracy: np.ndarray, epoch: np.ndarray,
-                    ratio: np.ndarray, path: str | Path, title: str,
-                    moves: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
+                    ratio: np.ndarray, title: str,
+                    moves: tuple[np.ndarray, np.ndarray] | None = None) -> Figure:
     """Snapshots projected to 2-D, one colour per run, joined in epoch order (hollow: first snapshot).
 
     projections (M, 2); run, accuracy, epoch (M,); ratio (2,) explained-variance ratios.
@@ -90,11 +88,11 @@ def plot_weight_pca(projections: np.ndarray, run: np.ndarray, accuracy: np.ndarr
         axes[0, 1].set_title("displacement from each run's start, theta_t - theta_0, projected jointly\n"
                              "(labels: accuracy % at every snapshot)", fontsize=9)
     fig.suptitle(wrap_title(title, 150))
-    return save(fig, path)
+    return fig
 
 
-def plot_minimal_ratio(ratios: np.ndarray, losses: np.ndarray, converged: np.ndarray, path: str | Path,
-                       title: str, threshold: float) -> Path:
+def plot_minimal_ratio(ratios: np.ndarray, losses: np.ndarray, converged: np.ndarray,
+                       title: str, threshold: float) -> Figure:
     """Final loss (log y) against minimal ratio, one point per run; runs that missed the
     gradient-norm threshold are drawn as red crosses."""
     ratios, losses, converged = map(np.asarray, (ratios, losses, converged))
@@ -108,4 +106,4 @@ def plot_minimal_ratio(ratios: np.ndarray, losses: np.ndarray, converged: np.nda
     ax.set(xlabel="minimal ratio (fraction of Hessian eigenvalues > 0)", ylabel="training MSE at the end",
            yscale="log", title=wrap_title(title, 90))
     ax.legend(fontsize=8)
-    return save(fig, path)
+    return fig

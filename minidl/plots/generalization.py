@@ -6,11 +6,9 @@ so a reader can tell the lines apart on the twin-axis figures without the legend
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from minidl.plots import save, subplots, wrap_title
+from minidl.plots import Figure, subplots, wrap_title
 
 __all__ = ["plot_random_labels", "plot_vs_params", "plot_interpolation", "plot_vs_batch_size", "plot_sharpness"]
 
@@ -25,7 +23,7 @@ def _merged_legend(ax, twin, **kwargs) -> None:
     ax.legend(lines + more_lines, labels + more_labels, **kwargs)
 
 
-def plot_random_labels(rows: list[dict], path: str | Path, title: str, passed_epoch: int | None = None) -> Path:
+def plot_random_labels(rows: list[dict], title: str, passed_epoch: int | None = None) -> Figure:
     """Loss and accuracy against epoch, train (random labels) and test (true labels), side by side.
 
     ``rows`` have keys epoch, train_loss, train_acc, test_loss, test_acc.  ``passed_epoch``, the
@@ -42,10 +40,10 @@ def plot_random_labels(rows: list[dict], path: str | Path, title: str, passed_ep
         ax.legend(fontsize=8)
     axes[1].set_ylim(-0.02, 1.02)
     fig.suptitle(wrap_title(title, 110))
-    return save(fig, path)
+    return fig
 
 
-def plot_vs_params(params: np.ndarray, rows: list[dict], kind: str, path: str | Path, title: str) -> Path:
+def plot_vs_params(params: np.ndarray, rows: list[dict], kind: str, title: str) -> Figure:
     """Train and test ``kind`` ('loss' or 'acc') of each model against its parameter count (log x).
 
     ``rows[i]`` holds ``train_<kind>`` and ``test_<kind>`` of the model with ``params[i]`` parameters.
@@ -58,10 +56,10 @@ def plot_vs_params(params: np.ndarray, rows: list[dict], kind: str, path: str | 
     ylabel = "cross-entropy loss" if kind == "loss" else "accuracy"
     ax.set(xscale="log", xlabel="number of parameters (log scale)", ylabel=ylabel, title=wrap_title(title, 60))
     ax.legend()
-    return save(fig, path)
+    return fig
 
 
-def plot_interpolation(rows: list[dict], labels: tuple[str, str], path: str | Path, title: str) -> Path:
+def plot_interpolation(rows: list[dict], labels: tuple[str, str], title: str) -> Figure:
     """Loss (left axis, log) and accuracy (right axis) along theta(alpha) = (1 - alpha) theta1 + alpha theta2.
 
     ``rows`` are ``interpolation_curve`` rows: alpha, train_loss, train_acc, test_loss, test_acc.
@@ -83,7 +81,7 @@ def plot_interpolation(rows: list[dict], labels: tuple[str, str], path: str | Pa
     twin.set_ylim(-0.02, 1.02)
     twin.grid(False)
     _merged_legend(ax, twin, fontsize=8, loc="center left")
-    return save(fig, path)
+    return fig
 
 
 def _batch_size_axis(ax, bs: np.ndarray) -> None:
@@ -95,7 +93,7 @@ def _batch_size_axis(ax, bs: np.ndarray) -> None:
 
 
 def plot_vs_batch_size(batch_sizes, rows: list[dict], measure: np.ndarray, measure_label: str,
-                       path: str | Path, title: str) -> Path:
+                       title: str) -> Figure:
     """Two panels against batch size (log x): loss and accuracy, each with ``measure`` on a twin axis.
 
     ``rows[i]`` holds train_loss, test_loss, train_acc, test_acc of the model trained with
@@ -116,11 +114,11 @@ def plot_vs_batch_size(batch_sizes, rows: list[dict], measure: np.ndarray, measu
         twin.grid(False)
         _merged_legend(ax, twin, fontsize=8, loc="best")
     fig.suptitle(wrap_title(title, 120))
-    return save(fig, path)
+    return fig
 
 
-def plot_sharpness(batch_sizes, sharpness: dict[float, list], grad_norms, samples: int, path: str | Path,
-                   title: str) -> Path:
+def plot_sharpness(batch_sizes, sharpness: dict[float, list], grad_norms, samples: int,
+                   title: str) -> Figure:
     """Sharpness against batch size (log-log), and the same divided by eps.
 
     ``sharpness[eps][i]`` is the estimate for the model trained with ``batch_sizes[i]``;
@@ -148,4 +146,4 @@ def plot_sharpness(batch_sizes, sharpness: dict[float, list], grad_norms, sample
              title="sharpness (log scale)")
     right.set(ylabel="sharpness / eps", title="sharpness / eps: equal curves = linear in eps")
     fig.suptitle(wrap_title(title, 120))
-    return save(fig, path)
+    return fig

@@ -7,9 +7,7 @@ batches of ``||dL/dW||``), input side first, and ``grad_ratio``.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
-from minidl.plots import save, subplots
+from minidl.plots import Figure, subplots
 
 __all__ = ["GRAD_PREFIX", "layer_norm_columns", "layer_profile", "plot_gradient_profiles"]
 
@@ -35,8 +33,8 @@ def _acc_key(rows: list[dict]) -> str:
     raise ValueError(f"metrics rows have no accuracy column; columns are {list(rows[0])}")
 
 
-def plot_gradient_profiles(runs: dict[str, list[dict]], path: str | Path, title: str = "",
-                           reference: tuple[str, float] | None = None) -> Path:
+def plot_gradient_profiles(runs: dict[str, list[dict]], title: str = "",
+                           reference: tuple[str, float] | None = None) -> Figure:
     """Side by side, one column per run: the gradient-norm profile on top, accuracy below.
 
     Top row: ``||dL/dW_l||`` against the layer index l = 1 (input side) .. L
@@ -82,4 +80,4 @@ def plot_gradient_profiles(runs: dict[str, list[dict]], path: str | Path, title:
     axes[1, 0].set_ylabel("accuracy")
     if title:
         fig.suptitle(title)
-    return save(fig, path)
+    return fig

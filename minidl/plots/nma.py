@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from minidl.plots import subplots
+from minidl.plots import Figure, subplots
 
 __all__ = ["first_layer_weights", "plot_weight_images", "plot_delta_histograms", "plot_surface_paths",
            "plot_param_distances", "plot_loss_panels", "plot_timing", "plot_loss_vs_time",
@@ -27,7 +27,7 @@ def first_layer_weights(model) -> np.ndarray:
 
 
 def plot_weight_images(weights, title: str, panel_titles=None, ncols: int = 5, max_images: int | None = None,
-                       image_shape=(28, 28)):
+                       image_shape=(28, 28)) -> Figure:
     """Each column of ``weights`` as an image, on a diverging colour map centred at 0.
 
     Args:
@@ -71,7 +71,7 @@ def plot_weight_images(weights, title: str, panel_titles=None, ncols: int = 5, m
     return fig
 
 
-def plot_delta_histograms(stages, title: str, bins: int = 30):
+def plot_delta_histograms(stages, title: str, bins: int = 30) -> Figure:
     """One panel per stage: histogram of the loss change of random perturbations, gradient step marked.
 
     stages: list of dicts with ``label`` (e.g. "at initialisation"), ``deltas`` ((M,) loss
@@ -95,7 +95,7 @@ def plot_delta_histograms(stages, title: str, bins: int = 30):
     return fig
 
 
-def plot_surface_paths(U, V, Z, paths: dict, optimum, title: str, names=("u", "v")):
+def plot_surface_paths(U, V, Z, paths: dict, optimum, title: str, names=("u", "v")) -> Figure:
     """Contours of a 2-parameter loss with optimizer paths drawn over them.
 
     U, V, Z: (H, W) grids (parameter values and loss); paths: label -> (T+1, 2) points;
@@ -117,7 +117,7 @@ def plot_surface_paths(U, V, Z, paths: dict, optimum, title: str, names=("u", "v
     return fig
 
 
-def plot_param_distances(distances: dict, title: str, names=("u", "v"), tol: float | None = None):
+def plot_param_distances(distances: dict, title: str, names=("u", "v"), tol: float | None = None) -> Figure:
     """log distance |theta_i(t) - theta_i*| to the optimum per parameter against step.
 
     distances: label -> (T+1, 2) absolute distances.  One panel per parameter.
@@ -135,7 +135,7 @@ def plot_param_distances(distances: dict, title: str, names=("u", "v"), tol: flo
     return fig
 
 
-def plot_loss_panels(panels, title: str, ylim=(0.0, 3.0), xlabel: str = "step"):
+def plot_loss_panels(panels, title: str, ylim=(0.0, 3.0), xlabel: str = "step") -> Figure:
     """Side-by-side panels of loss curves on a shared y-range.
 
     panels: list of ``(panel_title, [losses, ...])``; each losses is a (T,) array.
@@ -151,7 +151,7 @@ def plot_loss_panels(panels, title: str, ylim=(0.0, 3.0), xlabel: str = "step"):
     return fig
 
 
-def plot_timing(batch_sizes, seconds: dict, title: str, spread: dict | None = None):
+def plot_timing(batch_sizes, seconds: dict, title: str, spread: dict | None = None) -> Figure:
     """Seconds per forward+backward against batch size N, log-log, one line per model.
 
     seconds: label -> (K,) medians; spread: label -> ((K,) low, (K,) high), drawn as a band.
@@ -167,7 +167,7 @@ def plot_timing(batch_sizes, seconds: dict, title: str, spread: dict | None = No
     return fig
 
 
-def plot_loss_vs_time(curves: dict, budgets, title: str, ylim=None, clock: str = "wall clock"):
+def plot_loss_vs_time(curves: dict, budgets, title: str, ylim=None, clock: str = "wall clock") -> Figure:
     """Loss against training seconds, one line per label; budgets drawn as dotted verticals.
 
     curves: label -> ((T,) seconds, (T,) loss).
@@ -194,7 +194,7 @@ def moving_average(x, width: int) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def plot_step_losses(curves: dict, title: str, ylim=(0.0, 2.5), smooth: int = 20):
+def plot_step_losses(curves: dict, title: str, ylim=(0.0, 2.5), smooth: int = 20) -> Figure:
     """Per-step mini-batch loss (faint) and its ``smooth``-step moving average, one colour per label."""
     fig, ax = subplots(width=6.8, height=4.4)
     for i, (label, losses) in enumerate(curves.items()):
@@ -207,18 +207,18 @@ def plot_step_losses(curves: dict, title: str, ylim=(0.0, 2.5), smooth: int = 20
     return fig
 
 
-def plot_iteration_curves(rows: list[dict], title: str):
-    """Train and validation loss and accuracy against iteration (two panels).
+def plot_iteration_curves(rows: list[dict], title: str) -> Figure:
+    """Train and validation loss and accuracy against the step (two panels).
 
-    rows: dicts with ``iteration``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``
+    rows: ``Trainer.fit`` rows with ``step``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``
     (train: mean over the batches since the previous row; val: the fixed validation subset).
     """
-    it = [r["iteration"] for r in rows]
+    it = [r["step"] for r in rows]
     fig, axes = subplots(1, 2, width=5.2, height=3.8)
     for ax, kind, label in zip(axes, ("loss", "acc"), ("loss (NLL, nats)", "accuracy")):
         ax.plot(it, [r[f"train_{kind}"] for r in rows], "-", label="train (mean over the last 200 batches)")
         ax.plot(it, [r[f"val_{kind}"] for r in rows], "-", label="validation subset")
-        ax.set(xlabel="iteration (mini-batches)", ylabel=label, title=label.split(" ")[0])
+        ax.set(xlabel="step (mini-batches)", ylabel=label, title=label.split(" ")[0])
         ax.legend(fontsize=8)
     axes[0].set_yscale("log")
     fig.suptitle(title, fontsize=10)

@@ -22,7 +22,7 @@ from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
-from minidl.plots import plt, subplots
+from minidl.plots import Figure, plt, subplots
 from minidl.toys.surfaces import Surface
 
 __all__ = ["log_spaced_indices", "plot_trajectories", "plot_errors"]
@@ -50,7 +50,7 @@ def _fmt_steps(k: int) -> str:
 
 def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
                       max_points: int = 2000, n_levels: int = 30, decades: float = 7.0,
-                      resolution: int = 400):
+                      resolution: int = 400) -> Figure:
     """Filled contours of ``surface`` with each track's path drawn over them.
 
     Args:
@@ -128,7 +128,7 @@ def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
 
 
 def plot_errors(surface: Surface, tracks: Sequence, title: str, *, step_axis: str = "log",
-                thresholds: Sequence[float] = (), max_points: int = 2000):
+                thresholds: Sequence[float] = (), max_points: int = 2000) -> Figure:
     """Two panels against step t: log10(f(p_t) - f*) and log10(distance to the nearest minimum).
 
     Args:

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
-from minidl.plots import save, subplots
+from minidl.plots import Figure, subplots
 
 __all__ = ["plot_curves", "plot_comparison", "mean_curve", "metric_label"]
 
@@ -22,7 +20,7 @@ def _column(rows: list[dict], key: str) -> list[float]:
     return [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in rows]
 
 
-def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Path:
+def plot_curves(rows: list[dict], title: str = "") -> Figure:
     """Loss and accuracy per epoch, train vs validation, side by side.
 
     ``rows`` are metrics rows with keys epoch, train_loss, and val_loss or
@@ -40,12 +38,12 @@ def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Path:
         ax.legend()
     if title:
         fig.suptitle(title)
-    return save(fig, path)
+    return fig
 
 
-def plot_comparison(curves: dict[str, list[dict]], path: str | Path, key: str = "val_acc",
+def plot_comparison(curves: dict[str, list[dict]], key: str = "val_acc",
                     ylabel: str = "validation accuracy", title: str = "", legend_title: str = "",
-                    logy: bool = False) -> Path:
+                    logy: bool = False) -> Figure:
     """One line per run: ``curves`` maps a label (e.g. 'lr=0.1') to that run's metrics rows."""
     fig, ax = subplots(width=6.8, height=4.4)
     for label, rows in curves.items():
@@ -56,7 +54,7 @@ def plot_comparison(curves: dict[str, list[dict]], path: str | Path, key: str = 
         ax.set_yscale("log")
     if len(curves) > 1:
         ax.legend(title=legend_title or None, fontsize=8)
-    return save(fig, path)
+    return fig
 
 
 def mean_curve(runs: list[list[dict]], key: str) -> list[dict]:

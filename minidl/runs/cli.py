@@ -1,67 +1,174 @@
-"""The command line every study shares: ``python -m experiments.<study> CONFIG [--set K=V ...]``.
+"""The one entry point: the main job, sweeps and every study start here.
 
-    def main(argv=None):
-        return run_study(argv, "experiments.mlds.weight_pca", __doc__, SCHEMA, run)
+    python -m experiments.train configs/config_exp.yaml --set Train.learning_rate=0.05
+    python -m experiments.mlds.random_labels configs/mlds/random_labels.yaml
+    python -m experiments.train --resume runs/config_exp-20261122-130515
 
-    if __name__ == "__main__":
-        cli(main)
+A study is a module that holds only what differs from the others:
 
-``run_study`` parses the arguments, validates the config against the study's
-schema (a ConfigError names the file and key before any work), creates the run
-folder, writes the resolved config.yaml and calls ``run(cfg, run_dir)``.
-``cli`` turns a bad config or missing data into one line and exit status 2.
+    SCHEMA                  its config sections (``minidl.runs.config.Key``s); an Output
+                            section ``{dir, name}`` is added when it has none
+    run(cfg, run_dir)       does the work and returns the summary, written as summary.json
+
+and, where it needs them:
+
+    check(cfg, where)       what the schema cannot see (keys that depend on each other,
+                            files a key names); may rewrite paths relative to the config file
+    resume(run_dir, cfg)    continues an interrupted run: ``--resume RUN_DIR``
+    replot(run_dir)         redraws the figures of a finished run: ``--replot RUN_DIR``
+    FLAGS                   ``{"--workers": "Sweep.workers"}``: options that set a config key
+    run_folder(cfg, stem)   where the run goes; default ``Output.dir/<Output.name or stem>-<time>``
+
+Its command line is then one line: ``if __name__ == "__main__": raise SystemExit(main(__name__))``.
+
+Every command parses ``CONFIG`` and repeatable ``--set KEY=VALUE``, validates the
+whole config before the run folder exists (so a bad config leaves nothing
+behind), writes the resolved ``config.yaml``, runs, and writes ``summary.json``.
+A bad config, bad data or a bad run folder (any ValueError) is one line on
+stderr and exit status 2.  Exit status otherwise: 0 when the run ends normally,
+1 when it diverged or failed, 128 + the signal number when Ctrl-C or SIGTERM
+interrupted it (130, 143).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import signal
 import sys
+import time
 from pathlib import Path
+from types import ModuleType
 
-from minidl.runs.config import Key, apply_overrides, load_yaml, validate
-from minidl.runs.folder import create_run_dir, write_config
+from minidl.runs.config import ConfigError, Key, apply_overrides, load_yaml, validate
+from minidl.runs.folder import create_run_dir, write_config, write_summary
 
-__all__ = ["OUTPUT_SCHEMA", "load_study_config", "study_parser", "run_study", "cli"]
+__all__ = ["OUTPUT_SCHEMA", "schema_of", "resolve_config", "load_config", "run_study", "resume_study", "main",
+           "exit_status"]
 
-# every study's Output section: runs/<name or config stem>-<time>/
+# every run's Output section: runs/<name or config stem>-<time>/
 OUTPUT_SCHEMA = {"dir": Key(str, "runs", doc="parent folder of the run folder"),
                  "name": Key((str, type(None)), None, doc="run folder prefix; null: the config file's stem")}
 
 
-def load_study_config(path, overrides, schema: dict, check=None) -> dict:
-    """Read ``path``, apply ``--set`` overrides and validate against ``schema``.
+def _study(study) -> ModuleType:
+    """A study module, from the module itself or its name (``experiments.mlds.random_labels``)."""
+    return importlib.import_module(study) if isinstance(study, str) else study
 
-    ``check(cfg, where)`` may raise ConfigError for what a schema cannot see
-    (e.g. a main-job config nested in the study's).
+
+def schema_of(study) -> dict:
+    """The study's full schema: its SCHEMA, with the standard Output section if it has none."""
+    study = _study(study)
+    return {**study.SCHEMA, "Output": study.SCHEMA.get("Output", OUTPUT_SCHEMA)}
+
+
+def resolve_config(study, cfg: dict, where: str = "config") -> dict:
+    """Validate a config dict against the study's schema, fill the defaults, run its check.
+
+    Returns the resolved config; raises ConfigError naming ``where`` and the key.
     """
-    cfg = validate(apply_overrides(load_yaml(path), overrides), schema, str(path))
-    if check is not None:
-        check(cfg, str(path))
+    study = _study(study)
+    cfg = validate(cfg, schema_of(study), where)
+    if hasattr(study, "check"):
+        study.check(cfg, where)
     return cfg
 
 
-def study_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
-    """``CONFIG`` and repeatable ``--set KEY=VALUE``; a study may add its own options."""
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n")[0])
-    parser.add_argument("config", help=f"YAML config, e.g. configs/mlds/{module.rsplit('.', 1)[-1]}.yaml")
+def load_config(study, path, overrides=()) -> dict:
+    """Read ``path``, apply ``--set`` overrides, and ``resolve_config``: ConfigError before any work."""
+    return resolve_config(study, apply_overrides(load_yaml(path), overrides), str(path))
+
+
+def run_study(study, config, overrides=(), log=print) -> tuple[Path, dict]:
+    """Validate, make the run folder, write config.yaml, run, write summary.json.
+
+    ``config`` is the path of a YAML file.  Returns ``(run folder, summary)``.
+    """
+    study = _study(study)
+    cfg = load_config(study, config, overrides)
+    stem = Path(config).stem
+    if hasattr(study, "run_folder"):
+        run_dir = study.run_folder(cfg, stem)
+    else:
+        run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or stem)
+    write_config(run_dir, cfg)
+    started = time.perf_counter()
+    summary = study.run(cfg, run_dir, log=log)
+    return run_dir, write_summary(run_dir, summary, started)
+
+
+def resume_study(study, run_dir, config=None, overrides=(), log=print) -> tuple[Path, dict]:
+    """Continue the run in ``run_dir`` with its own config.yaml (or ``config``) and ``overrides``."""
+    study = _study(study)
+    run_dir = Path(run_dir)
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"{run_dir}: not a run folder (no config.yaml); expected e.g. runs/config_exp-<timestamp>")
+    cfg = load_config(study, config or saved, overrides)
+    started = time.perf_counter()
+    summary = study.resume(run_dir, cfg, log=log)
+    return run_dir, write_summary(run_dir, summary, started)
+
+
+def exit_status(summary: dict) -> int:
+    """0 for a run that ended normally, 1 diverged or failed, 128 + signal number interrupted."""
+    status = summary.get("status")
+    if status == "interrupted" and summary.get("signal"):
+        return 128 + int(signal.Signals[summary["signal"]])
+    return 1 if status in ("diverged", "failed") else 0
+
+
+def _parser(study: ModuleType) -> argparse.ArgumentParser:
+    name = study.__spec__.name if study.__spec__ else study.__name__
+    parser = argparse.ArgumentParser(prog=f"python -m {name}", description=study.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    optional = hasattr(study, "resume") or hasattr(study, "replot")
+    parser.add_argument("config", nargs="?" if optional else None, help="the YAML config of the run")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value (repeatable)")
+                        help="override a config value, e.g. --set Train.epochs=3 (repeatable)")
+    for flag, key in getattr(study, "FLAGS", {}).items():
+        parser.add_argument(flag, dest=key, default=None, metavar="VALUE", help=f"the same as --set {key}=VALUE")
+    if hasattr(study, "resume"):
+        parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last "
+                            "completed epoch (only the number of epochs may change)")
+    if hasattr(study, "replot"):
+        parser.add_argument("--replot", metavar="RUN_DIR", help="only redraw the figures of the run in RUN_DIR")
     return parser
 
 
-def run_study(argv, module: str, doc: str | None, schema: dict, run, parser=None, check=None) -> Path:
-    """Parse, validate (and ``check``), make the run folder, write config.yaml, then ``run(cfg, run_dir)``."""
-    args = (parser or study_parser(module, doc)).parse_args(argv)
-    cfg = load_study_config(args.config, args.set, schema, check)
-    run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or Path(args.config).stem)
-    write_config(run_dir, cfg)
-    run(cfg, run_dir)
-    return run_dir
+def _command(study: ModuleType, argv) -> int:
+    parser = _parser(study)
+    args = parser.parse_args(argv)
+    flags = vars(args)
+    overrides = [f"{key}={flags[key]}" for key in getattr(study, "FLAGS", {}).values() if flags[key] is not None]
+    overrides += args.set
+    if getattr(args, "replot", None):
+        print(f"wrote {study.replot(Path(args.replot))}")
+        return 0
+    if getattr(args, "resume", None):
+        run_dir, summary = resume_study(study, args.resume, args.config, overrides)
+    elif args.config is None:
+        parser.error("give a config file" + (", or --resume RUN_DIR" if hasattr(study, "resume") else ""))
+    else:
+        run_dir, summary = run_study(study, args.config, overrides)
+    status = exit_status(summary)
+    if summary.get("status") == "interrupted":
+        hint = f" Resume with: {parser.prog} --resume {run_dir}" if hasattr(study, "resume") else ""
+        print(f"{summary.get('message', 'interrupted')}; the run folder keeps what was finished: {run_dir}.{hint}",
+              file=sys.stderr)
+    else:
+        print(f"run folder: {run_dir}")
+    return status
 
 
-def cli(main) -> None:
-    """Run ``main()``; a ValueError (ConfigError, DataError, ...) becomes one line and exit status 2."""
+def main(study, argv=None) -> int:
+    """The command line of ``study`` (a module, or its name; ``"__main__"`` when run with ``python -m``).
+
+    ``argv`` defaults to ``sys.argv[1:]``.  Returns the exit status.
+    """
+    if study == "__main__":
+        study = sys.modules["__main__"]
     try:
-        main()
-    except ValueError as exc:
+        return _command(_study(study), argv)
+    except ValueError as exc:          # ConfigError, DataError, CheckpointError are all ValueErrors
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        return 2

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 __all__ = ["ConfigError", "Key", "REQUIRED", "load_yaml", "apply_overrides", "validate", "get_dotted",
-           "is_number", "positive", "non_negative", "fraction", "positive_int", "betas_pair"]
+           "is_number", "positive", "non_negative", "fraction", "positive_int", "betas_pair", "optional_positive_int",
+           "layer_sizes", "hidden_widths", "optimizer_spec", "optimizer_specs", "as_overrides", "dotted_keys"]
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,49 @@ def positive_int(value) -> str | None:
 def betas_pair(value) -> str | None:
     ok = isinstance(value, list) and len(value) == 2 and all(fraction(v) is None for v in value)
     return None if ok else "a pair [beta1, beta2] with each in [0, 1)"
+
+
+def optional_positive_int(value) -> str | None:
+    return None if value is None or positive_int(value) is None else "null or an integer > 0"
+
+
+def layer_sizes(value) -> str | None:
+    """At least two positive layer sizes, input and output included, e.g. [784, 128, 10]."""
+    ok = isinstance(value, list) and len(value) >= 2 and all(positive_int(v) is None for v in value)
+    return None if ok else "a list of at least two positive integers, e.g. [784, 128, 10]"
+
+
+def hidden_widths(value) -> str | None:
+    """Positive hidden-layer widths; may be empty (a linear model)."""
+    ok = isinstance(value, list) and all(positive_int(v) is None for v in value)
+    return None if ok else "a list of positive integers, e.g. [100, 100] ([] for a linear model)"
+
+
+def optimizer_spec(value) -> str | None:
+    """``{type: sgd | adam | rmsprop | adagrad, lr: ..., <options>}``, built once on a probe
+    parameter, so that a misspelt option is named now (``minidl.optim.build_optimizer``)."""
+    import numpy as np
+
+    from minidl.optim import build_optimizer
+    from minidl.parameter import Parameter
+    if not isinstance(value, dict) or "lr" not in value:
+        return "a mapping {type: sgd | adam | rmsprop | adagrad, lr: ..., <options>}"
+    try:
+        build_optimizer(value, [Parameter(np.zeros(1))])
+    except ValueError as exc:
+        return f"a valid optimizer ({exc})"
+    return None
+
+
+def optimizer_specs(value) -> str | None:
+    """``{label: optimizer spec, ...}``, at least one."""
+    if not isinstance(value, dict) or not value:
+        return "a mapping label -> {type: sgd, lr: 1.0e-3, ...}"
+    for label, spec in value.items():
+        problem = optimizer_spec(spec)
+        if problem:
+            return f"{problem} for {label!r}"
+    return None
 
 
 def _type_names(types) -> str:
@@ -145,6 +189,27 @@ def apply_overrides(cfg: dict, overrides, source: str = "--set") -> dict:
             node = child
         node[parts[-1]] = value
     return cfg
+
+
+def as_overrides(mapping: dict) -> list[str]:
+    """``{'Train.epochs': 2, 'Model.sizes': [784, 10]}`` -> ``['Train.epochs=2', 'Model.sizes=[784, 10]']``."""
+    import json
+    return [f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in mapping.items()]
+
+
+def dotted_keys(mapping: dict | None) -> dict:
+    """``{Train: {epochs: 2}, 'Model.sizes': [...]}`` -> ``{'Train.epochs': 2, 'Model.sizes': [...]}``.
+
+    Overrides of another config, given in a config (``Sweep.set``, ``Study.set``):
+    ``--set Sweep.set.Train.epochs=2`` arrives nested, a file writes dotted keys.
+    """
+    out = {}
+    for key, value in (mapping or {}).items():
+        if "." not in str(key) and isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
 
 
 def validate(cfg: dict, schema: dict, where: str = "config") -> dict:

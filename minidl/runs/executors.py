@@ -35,32 +35,35 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
+from minidl.runs.config import ConfigError
+from minidl.runs.folder import write_config, write_summary
 from minidl.util.fileio import atomic_write_bytes
+from minidl.util.threads import BLAS_THREAD_VARS, restore_environ, set_blas_threads
 
 __all__ = ["run_point", "pinned_process_pool", "LocalExecutor", "DaskExecutor", "make_executor", "ExecutorError",
-           "start_local_cluster", "BLAS_THREAD_VARS"]
-
-BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+           "start_local_cluster"]
 
 RETRIES = 1            # a point whose training raises runs once more
 ALLOWED_FAILURES = 1   # a point whose worker dies runs once more (local cluster; a remote scheduler has its own)
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(ConfigError):
     """The executor cannot start: Dask is missing, or the scheduler cannot be reached."""
 
 
 # ---- one point -----------------------------------------------------------------
 
 def run_point(cfg: dict, run_dir: str | Path) -> dict:
-    """Train one point into ``run_dir``.  Never raises: a crash is reported as status 'failed'.
+    """Train one point into ``run_dir`` and write its summary.json.  Never raises: a crash
+    is reported as status 'failed'.  Returns the summary.
 
     The training log goes to ``run_dir/train.log``; ``curves.png`` is left to the client.
     """
+    started = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -69,13 +72,11 @@ def run_point(cfg: dict, run_dir: str | Path) -> dict:
             def log(line):
                 log_file.write(line + "\n")
                 log_file.flush()
-            return run_training(cfg, run_dir, log=log, plot=False)
+            summary = run_training(cfg, run_dir, log=log, plot=False)
     except Exception as exc:  # noqa: BLE001 - one bad point must not stop the sweep
-        from minidl.runs.folder import write_summary
         summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                    "traceback": traceback.format_exc()}
-        write_summary(run_dir, summary)
-        return summary
+    return write_summary(run_dir, summary, started)
 
 
 # ---- the local process pool ------------------------------------------------------
@@ -97,23 +98,14 @@ def pinned_process_pool(workers: int):
             try:
                 super().shutdown(*args, **kwargs)
             finally:
-                _restore(saved)
+                restore_environ(saved)
 
-    saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
-    os.environ.update({k: "1" for k in BLAS_THREAD_VARS})
+    saved = set_blas_threads(1)
     try:
         return PinnedPool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     except BaseException:
-        _restore(saved)
+        restore_environ(saved)
         raise
-
-
-def _restore(saved: dict) -> None:
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
 
 
 class LocalExecutor:
@@ -189,7 +181,6 @@ def write_point_files(run_dir: Path, cfg: dict, result: dict) -> None:
     ``summary.json`` goes last: a client killed half-way leaves a folder without
     a summary, which the next run of the sweep trains again.
     """
-    from minidl.runs.folder import write_config, write_summary
     run_dir.mkdir(parents=True, exist_ok=True)
     files = dict(result["files"])
     files.pop("summary.json", None)

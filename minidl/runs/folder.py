@@ -63,15 +63,24 @@ def _jsonable(value):
     return value
 
 
-def write_summary(run_dir: Path, summary: dict) -> None:
-    """Write ``summary.json`` atomically (NaN and inf become null)."""
+def write_summary(run_dir: Path, summary: dict, started: float | None = None) -> dict:
+    """Write ``summary.json`` atomically (NaN and inf become null); returns what was written.
+
+    ``started``, a ``time.perf_counter()`` reading from when the run began, adds
+    ``wall_time_s`` (unless the summary has it already).
+    """
+    summary = dict(summary)
+    if started is not None and "wall_time_s" not in summary:
+        summary["wall_time_s"] = round(time.perf_counter() - started, 2)
     atomic_write_json(Path(run_dir) / "summary.json", _jsonable(summary))
+    return summary
 
 
 class MetricsWriter:
     """Append rows to a CSV, flushing each one, so a killed run keeps every finished epoch.
 
     The header is written with the first row; later rows must have the same keys.
+    It is also a ``Trainer.fit`` callback: every round's row is written as it ends.
     """
 
     def __init__(self, path: str | os.PathLike, append: bool = False):
@@ -96,6 +105,9 @@ class MetricsWriter:
             writer.writerow({k: _format(v) for k, v in row.items()})
             f.flush()
             os.fsync(f.fileno())
+
+    def end_round(self, trainer, row: dict) -> None:
+        self.write(row)
 
 
 def _format(value):

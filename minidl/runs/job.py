@@ -5,12 +5,12 @@ every sweep point execute:
 
 1. load MNIST (IDX files, or the course's CSV files) and split train/val/test;
 2. build the model, optimizer and scheduler from the config;
-3. train epoch by epoch; after each epoch append a row to ``metrics.csv``,
+3. train epoch by epoch with ``Trainer.fit``; after each epoch append a row to ``metrics.csv``,
    update ``best.npz`` (best evaluation accuracy) and ``last.npz`` (everything
    needed to resume: parameters, optimizer, scheduler and RNG state, epoch,
    best so far);
-4. reload the best model, measure test accuracy, write ``summary.json`` and
-   ``curves.png``.
+4. reload the best model, measure test accuracy, draw ``curves.png`` and
+   return the summary (the caller writes it as ``summary.json``).
 
 A run stops early, with its files consistent, in three ways, recorded as
 ``status`` in summary.json: ``diverged`` (a NaN/inf loss or parameter),
@@ -21,21 +21,20 @@ that was never interrupted (apart from the wall-clock ``seconds`` column).
 """
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from minidl import data as mnist
-from minidl.training.checkpoint import CheckpointError, restore, save_checkpoint
-from minidl.runs.config import ConfigError, load_yaml
-from minidl.util.fileio import atomic_write_text
-from minidl.training.signals import stop_on_signals
 from minidl.losses import SoftmaxCrossEntropy
-from minidl.runs.folder import MetricsWriter, write_config, write_summary
+from minidl.runs.config import ConfigError, load_yaml
+from minidl.runs.folder import MetricsWriter, read_metrics, write_config
 from minidl.runs.job_config import build_model, build_optimizer, build_scheduler, resolve
-from minidl.training import Diverged, Interrupted, Trainer
+from minidl.training import Trainer
+from minidl.training.callbacks import GradientStats, KeepBest, OnRound
+from minidl.training.checkpoint import CheckpointError, restore, save_checkpoint
+from minidl.training.signals import StopOnSignals
+from minidl.util.fileio import atomic_write_text
 
 __all__ = ["load_data", "run_training", "plot_run", "resume_training", "config_differences", "RESUMABLE_KEYS"]
 
@@ -78,29 +77,28 @@ def _log(message: str) -> None:
 class TrainingRun:
     """The state of one run: model, optimizer, scheduler, trainer, best-so-far, files."""
 
-    def __init__(self, cfg: dict, run_dir: Path, data: dict, hooks, log):
+    def __init__(self, cfg: dict, run_dir: Path, data: dict, callbacks, log):
         self.cfg, self.run_dir, self.data, self.log = cfg, run_dir, data, log
         train = cfg["Train"]
         self.split = "val" if len(data["val"][0]) else "test"      # what each epoch is evaluated on
-        hooks = list(hooks)
+        self.callbacks = list(callbacks)
         if train["grad_stats"]:
-            from minidl.training.callbacks import GradientStats
-            hooks.append(GradientStats())
+            self.callbacks.append(GradientStats())
         init_seq, shuffle_seq = np.random.SeedSequence(train["seed"]).spawn(2)
         self.model = build_model(cfg, np.random.default_rng(init_seq))
         self.optimizer = build_optimizer(cfg, self.model.parameters())
         self.scheduler = build_scheduler(cfg, self.optimizer)
         self.trainer = Trainer(self.model, SoftmaxCrossEntropy(), self.optimizer, self.scheduler,
-                               train["batch_size"], rng=np.random.default_rng(shuffle_seq), hooks=hooks,
+                               train["batch_size"], rng=np.random.default_rng(shuffle_seq),
                                log_every=100 if train["debug"] else 0, log=log)
-        self.best = {"acc": -1.0, "epoch": 0}
+        self.best = KeepBest(f"{self.split}_acc", path=run_dir / "best.npz")
         self.rows: list[dict] = []
         self.stopped_by: str | None = None      # signal name, when interrupted
 
     # ---- the resume checkpoint ---------------------------------------------
-    def save_last(self) -> None:
+    def save_last(self, trainer=None, row=None) -> None:
         """``last.npz``: everything needed to continue after the epoch just finished."""
-        meta = {"epoch": self.trainer.epoch, "best": self.best,
+        meta = {"epoch": self.trainer.epoch, "best": {"acc": self.best.value, "epoch": self.best.epoch},
                 "rng": self.trainer.rng.bit_generator.state,
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None}
         save_checkpoint(self.run_dir / "last.npz", self.model, self.optimizer, meta=meta)
@@ -110,7 +108,7 @@ class TrainingRun:
         meta = restore(path, self.model, self.optimizer)
         try:
             self.trainer.epoch = int(meta["epoch"])
-            self.best = {"acc": float(meta["best"]["acc"]), "epoch": int(meta["best"]["epoch"])}
+            self.best.value, self.best.epoch = float(meta["best"]["acc"]), int(meta["best"]["epoch"])
             self.trainer.rng.bit_generator.state = meta["rng"]
             if self.scheduler is not None:
                 self.scheduler.load_state_dict(meta["scheduler"])
@@ -120,44 +118,28 @@ class TrainingRun:
 
     # ---- training ------------------------------------------------------------
     def train(self) -> tuple[str, str]:
-        """Run the remaining epochs.  Returns (status, message)."""
-        train, trainer, optimizer = self.cfg["Train"], self.trainer, self.optimizer
-        X_tr, y_tr = self.data["train"]
-        X_ev, y_ev = self.data[self.split]
+        """Run the remaining epochs with ``Trainer.fit``.  Returns (status, message)."""
+        epochs, trainer = self.cfg["Train"]["epochs"], self.trainer
         metrics = MetricsWriter(self.run_dir / "metrics.csv", append=trainer.epoch > 0)
-        show_progress = sys.stderr.isatty()
-        with stop_on_signals(trainer, self.log):
-            while trainer.epoch < train["epochs"]:
-                epoch, t0, lr = trainer.epoch + 1, time.perf_counter(), optimizer.lr
-                progress = f"epoch {epoch}/{train['epochs']}" if show_progress else None
-                try:
-                    tr = trainer.train_epoch(X_tr, y_tr, progress=progress)
-                except Diverged as exc:
-                    return "diverged", str(exc)
-                except Interrupted:
-                    import signal
-                    self.stopped_by = signal.Signals(trainer.stop_requested).name
-                    return "interrupted", f"interrupted by {self.stopped_by} during epoch {epoch}"
-                ev = trainer.evaluate(X_ev, y_ev)
-                extra = trainer.end_epoch()
-                row = {"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
-                       f"{self.split}_loss": ev["loss"], f"{self.split}_acc": ev["acc"], "lr": lr, **extra,
-                       "seconds": round(time.perf_counter() - t0, 3)}
-                metrics.write(row)            # first the row, then the checkpoints (see _truncate_metrics)
-                self.rows.append(row)
-                if ev["acc"] > self.best["acc"]:
-                    self.best = {"acc": ev["acc"], "epoch": epoch}
-                    save_checkpoint(self.run_dir / "best.npz", self.model,
-                                    meta={"epoch": epoch, f"{self.split}_acc": ev["acc"]})
-                self.save_last()
-                self.log(f"epoch {epoch:3d}/{train['epochs']}  train loss {tr['loss']:.4f} acc {tr['acc']:.4f}  "
-                         f"{self.split} loss {ev['loss']:.4f} acc {ev['acc']:.4f}  lr {lr:.3g}  {row['seconds']:.1f}s")
-        return "completed", ""
+        callbacks = [*self.callbacks, StopOnSignals(self.log), metrics, self.best, OnRound(self.save_last),
+                     OnRound(self._log_row)]
+        result = trainer.fit(*self.data["train"], epochs=max(epochs - trainer.epoch, 0),
+                             eval_sets={self.split: self.data[self.split]}, callbacks=callbacks, progress=True)
+        self.rows.extend(result.history)
+        self.stopped_by = result.signal
+        return result.status, result.message
 
-    def finish(self, status: str, message: str, started: float, plot: bool = True) -> dict:
-        """Evaluate the best model on the test set, draw the curves (if ``plot``), write summary.json."""
+    def _log_row(self, trainer, row: dict) -> None:
+        split = self.split
+        self.log(f"epoch {row['epoch']:3d}/{self.cfg['Train']['epochs']}  train loss {row['train_loss']:.4f} "
+                 f"acc {row['train_acc']:.4f}  {split} loss {row[f'{split}_loss']:.4f} acc {row[f'{split}_acc']:.4f}"
+                 f"  lr {row['lr']:.3g}  {row['seconds']:.1f}s")
+
+    def finish(self, status: str, message: str, plot: bool = True) -> dict:
+        """Evaluate the best model on the test set, draw the curves (if ``plot``); returns the summary."""
         summary = {"status": status, "seed": self.cfg["Train"]["seed"], "epochs_completed": len(self.rows),
-                   "best_epoch": self.best["epoch"], f"best_{self.split}_acc": self.best["acc"] if self.rows else None}
+                   "best_epoch": self.best.epoch,
+                   f"best_{self.split}_acc": self.best.value if self.rows else None}
         if message:
             summary["message"] = message
         if self.stopped_by:
@@ -168,18 +150,17 @@ class TrainingRun:
             summary.update(test_acc=te["acc"], test_loss=te["loss"])
             if plot:
                 plot_run(self.run_dir, self.cfg, self.rows)
-            self.log(f"test accuracy of the best model (epoch {self.best['epoch']}): {te['acc']:.4f}")
-        summary["wall_time_s"] = round(time.perf_counter() - started, 2)
-        write_summary(self.run_dir, summary)
+            self.log(f"test accuracy of the best model (epoch {self.best.epoch}): {te['acc']:.4f}")
         return summary
 
 
-def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log, plot: bool = True) -> dict:
-    """Train as ``cfg`` says, writing everything into ``run_dir``.  Returns the summary dict.
+def run_training(cfg: dict, run_dir: str | Path, data=None, callbacks=(), log=_log, plot: bool = True) -> dict:
+    """Train as ``cfg`` says, writing everything into ``run_dir``.  Returns the summary dict,
+    which the caller writes as summary.json (``minidl.runs.folder.write_summary``).
 
     ``data`` may be passed in (as ``load_data`` returns it) to skip loading;
-    ``hooks`` are training hooks whose ``end_epoch()`` columns join metrics.csv
-    (``Train.grad_stats: true`` adds ``minidl.hooks.GradientStats``).
+    ``callbacks`` are ``Trainer.fit`` callbacks, e.g. ones whose ``columns()`` join
+    metrics.csv (``Train.grad_stats: true`` adds ``minidl.training.callbacks.GradientStats``).
 
     Each epoch is evaluated on the validation split, or, when ``Data.val_fraction``
     is 0 (train on all 60,000), on the test set: the columns are then named
@@ -189,36 +170,35 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, hooks=(), log=_log, 
     ``plot=False`` skips ``curves.png`` (a sweep draws it with ``plot_run`` on
     its client, not on the worker that trained).
     """
-    started = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_config(run_dir, cfg)
-    run = TrainingRun(cfg, run_dir, data if data is not None else load_data(cfg), hooks, log)
+    run = TrainingRun(cfg, run_dir, data if data is not None else load_data(cfg), callbacks, log)
     n_train, n_eval = len(run.data["train"][0]), len(run.data[run.split][0])
-    log(f"{run_dir.name}: {type(run.model).__name__} {sum(p.size for p in run.model.parameters()):,} parameters, "
+    log(f"{run_dir.name}: {type(run.model).__name__} {run.model.num_parameters():,} parameters, "
         f"{n_train:,} train / {n_eval:,} {'validation' if run.split == 'val' else 'test'} examples, "
         f"{cfg['Train']['epochs']} epochs")
     status, message = run.train()
     if message:
         log(message)
-    return run.finish(status, message, started, plot=plot)
+    return run.finish(status, message, plot=plot)
 
 
 def plot_run(run_dir: str | Path, cfg: dict, rows: list[dict]) -> Path:
     """Draw ``run_dir/curves.png`` from a run's metrics rows (as ``read_metrics`` returns them)."""
+    from minidl import plots
     from minidl.plots.training import plot_curves
     run_dir = Path(run_dir)
-    return plot_curves(rows, run_dir / "curves.png", title=f"{run_dir.name}: {_describe(cfg)}")
+    return plots.save(plot_curves(rows, title=f"{run_dir.name}: {_describe(cfg)}"), run_dir / "curves.png")
 
 
-def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, hooks=(), log=_log) -> dict:
-    """Continue the run in ``run_dir`` from its last completed epoch.
+def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, callbacks=(), log=_log) -> dict:
+    """Continue the run in ``run_dir`` from its last completed epoch.  Returns the summary dict.
 
     ``cfg`` (a resolved config) may raise ``Train.epochs`` to train longer; any
     other difference from the run's own config.yaml is refused with a
     ConfigError that lists the differing keys.
     """
-    started = time.perf_counter()
     run_dir = Path(run_dir)
     saved_path = run_dir / "config.yaml"
     if not (run_dir / "last.npz").is_file() or not saved_path.is_file():
@@ -231,13 +211,13 @@ def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, hoo
                               f"may change. Differing keys: " + "; ".join(changed))
         saved["Train"]["epochs"], saved["Train"]["debug"] = cfg["Train"]["epochs"], cfg["Train"]["debug"]
         write_config(run_dir, saved)
-    run = TrainingRun(saved, run_dir, data if data is not None else load_data(saved), hooks, log)
+    run = TrainingRun(saved, run_dir, data if data is not None else load_data(saved), callbacks, log)
     run.restore_last()
     log(f"{run_dir.name}: resuming after epoch {run.trainer.epoch} of {saved['Train']['epochs']}")
     status, message = run.train()
     if message:
         log(message)
-    return run.finish(status, message, started)
+    return run.finish(status, message)
 
 
 def _flatten(cfg: dict, prefix: str = "") -> dict:
@@ -269,7 +249,6 @@ def _truncate_metrics(path: Path, epochs: int) -> list[dict]:
         raise CheckpointError(f"{path}: has {max(len(lines) - 1, 0)} epoch rows but last.npz says {epochs}")
     kept = lines[:epochs + 1] if epochs else []
     atomic_write_text(path, "".join(kept))
-    from minidl.runs.folder import read_metrics
     return read_metrics(path) if kept else []
 
 

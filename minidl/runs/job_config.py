@@ -21,22 +21,19 @@ from __future__ import annotations
 import numpy as np
 
 from minidl import init as initializers
-from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, non_negative, positive,
-                           positive_int, validate)
+from minidl import optim
 from minidl.layers import ACTIVATIONS
 from minidl.models import MLP, SoftmaxRegression, TwoLayerNet
-from minidl.optim import OPTIMIZERS, SCHEDULERS
+from minidl.optim import OPTIMIZERS
+from minidl.parameter import Parameter
+from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, layer_sizes, non_negative,
+                                optional_positive_int, positive, positive_int, validate)
 
-__all__ = ["SCHEMA", "MODELS", "resolve", "build_model", "build_optimizer", "build_scheduler"]
+__all__ = ["SCHEMA", "MODELS", "check", "resolve", "build_model", "optimizer_spec", "build_optimizer",
+           "build_scheduler"]
 
 MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
 INPUT_SIZE, NUM_CLASSES = 784, 10
-
-
-def _sizes(value):
-    ok = isinstance(value, list) and len(value) >= 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    return None if ok else "a list of at least two positive integers, e.g. [784, 128, 10]"
 
 
 def _init_spec(value):
@@ -45,10 +42,6 @@ def _init_spec(value):
     except ValueError as exc:
         return f"a valid init ({exc})"
     return None
-
-
-def _subset(value):
-    return None if value is None or positive_int(value) is None else "null or an integer > 0"
 
 
 SCHEMA = {
@@ -64,7 +57,7 @@ SCHEMA = {
         "betas": Key(list, None, betas_pair, doc="adam only"),
         "eps": Key(float, None, non_negative, doc="adam, rmsprop, adagrad"),
         "seed": Key(int, 1024, doc="shuffling and initialisation"),
-        "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, ...}"),
+        "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, <options>}"),
         "dtype": Key(str, "float32", choices=["float32", "float64"]),
         "grad_stats": Key(bool, False, doc="log per-layer gradient norms and the first/last ratio per epoch"),
     },
@@ -72,7 +65,7 @@ SCHEMA = {
         "type": Key(str, REQUIRED, choices=sorted(MODELS)),
         "hidden_size": Key(int, 128, positive_int, doc="TwoLayerNet"),
         "relu": Key(bool, True, doc="SoftmaxRegression: ReLU on the scores (the course's design)"),
-        "sizes": Key(list, None, _sizes, doc="MLP: [784, ..., 10]"),
+        "sizes": Key(list, None, layer_sizes, doc="MLP: [784, ..., 10]"),
         "activation": Key(str, "relu", choices=sorted(ACTIVATIONS), doc="MLP"),
         "init": Key((str, dict), "kaiming_uniform", _init_spec, doc="MLP"),
         "bias": Key(bool, True, doc="MLP"),
@@ -83,7 +76,7 @@ SCHEMA = {
         "test_csv": Key((str, type(None)), None),
         "val_fraction": Key(float, 0.2, fraction,
                             doc="the last fraction of train is validation; 0: train on all, evaluate on test"),
-        "subset": Key((int, type(None)), None, _subset, doc="train on the first N (or a random N)"),
+        "subset": Key((int, type(None)), None, optional_positive_int, doc="train on the first N (or a random N)"),
         "subset_seed": Key((int, type(None)), None, doc="if set, the subset is random with this seed"),
         "normalize": Key(bool, False, doc="standardise inputs by the training-set mean and std"),
     },
@@ -93,12 +86,8 @@ SCHEMA = {
     },
 }
 
-_SCHEDULER_OPTIONS = {"step": {"step_size", "gamma"}, "exponential": {"gamma"}, "cosine": {"T_max", "eta_min"}}
-
-
-def resolve(cfg: dict, where: str = "config") -> dict:
-    """Validate a training config and fill defaults; checks that depend on several keys too."""
-    cfg = validate(cfg, SCHEMA, where)
+def check(cfg: dict, where: str = "config") -> None:
+    """The checks that depend on several keys of a validated training config (ConfigError)."""
     model, train = cfg["Model"], cfg["Train"]
     if model["type"] == "MLP":
         if model["sizes"] is None:
@@ -110,25 +99,18 @@ def resolve(cfg: dict, where: str = "config") -> dict:
         raise ConfigError(f"{where}: Train.nesterov needs optimizer sgd and momentum > 0")
     if train["betas"] is not None and train["optimizer"] != "adam":
         raise ConfigError(f"{where}: Train.betas applies to optimizer adam only; got optimizer {train['optimizer']}")
-    sched = train["scheduler"]
-    if sched is not None:
-        kind = sched.get("type")
-        if kind not in _SCHEDULER_OPTIONS:
-            raise ConfigError(f"{where}: Train.scheduler.type must be one of {sorted(_SCHEDULER_OPTIONS)}; got {kind!r}")
-        for key in sched:
-            if key != "type" and key not in _SCHEDULER_OPTIONS[kind]:
-                raise ConfigError(f"{where}: unknown key Train.scheduler.{key} for a {kind} scheduler; "
-                                  f"expected {sorted(_SCHEDULER_OPTIONS[kind])}")
-        try:
-            build_scheduler(cfg, build_optimizer(cfg, [_probe_parameter()]))
+    if train["scheduler"] is not None:
+        try:          # build it once, on a probe parameter: a bad type or option is named now
+            build_scheduler(cfg, build_optimizer(cfg, [Parameter(np.zeros(1))]))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: Train.scheduler: {exc}") from None
+
+
+def resolve(cfg: dict, where: str = "config") -> dict:
+    """Validate a training config and fill defaults (``validate``, then ``check``); returns it."""
+    cfg = validate(cfg, SCHEMA, where)
+    check(cfg, where)
     return cfg
-
-
-def _probe_parameter():
-    from minidl.parameter import Parameter
-    return Parameter(np.zeros(1))
 
 
 def build_model(cfg: dict, rng: np.random.Generator):
@@ -141,23 +123,29 @@ def build_model(cfg: dict, rng: np.random.Generator):
     return MLP(m["sizes"], activation=m["activation"], init=m["init"], bias=m["bias"], rng=rng, dtype=dtype)
 
 
-def build_optimizer(cfg: dict, params):
-    """The optimizer named by ``cfg['Train']``; ``reg`` becomes ``weight_decay``."""
+def optimizer_spec(cfg: dict) -> dict:
+    """The ``Train`` section as an optimizer spec for ``minidl.optim.build_optimizer``.
+
+    ``reg`` becomes ``weight_decay``; momentum and Nesterov go to sgd, betas to adam,
+    eps to every optimizer but sgd.
+    """
     t = cfg["Train"]
-    kwargs = {"lr": t["learning_rate"], "weight_decay": t["reg"]}
+    spec = {"type": t["optimizer"], "lr": t["learning_rate"], "weight_decay": t["reg"]}
     if t["optimizer"] == "sgd":
-        kwargs.update(momentum=t["momentum"], nesterov=t["nesterov"])
+        spec.update(momentum=t["momentum"], nesterov=t["nesterov"])
     if t["optimizer"] == "adam" and t["betas"] is not None:
-        kwargs["betas"] = tuple(t["betas"])
+        spec["betas"] = list(t["betas"])
     if t["eps"] is not None and t["optimizer"] != "sgd":
-        kwargs["eps"] = t["eps"]
-    return OPTIMIZERS[t["optimizer"]](params, **kwargs)
+        spec["eps"] = t["eps"]
+    return spec
+
+
+def build_optimizer(cfg: dict, params):
+    """The optimizer named by ``cfg['Train']``, over ``params``."""
+    return optim.build_optimizer(optimizer_spec(cfg), params)
 
 
 def build_scheduler(cfg: dict, optimizer):
     """The lr scheduler of ``cfg['Train']['scheduler']``, or None."""
     sched = cfg["Train"]["scheduler"]
-    if sched is None:
-        return None
-    options = {k: v for k, v in sched.items() if k != "type"}
-    return SCHEDULERS[sched["type"]](optimizer, **options)
+    return None if sched is None else optim.build_scheduler(sched, optimizer)

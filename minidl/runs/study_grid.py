@@ -61,7 +61,7 @@ def resolve_points(training: dict, points: list[dict], where: str) -> list[dict]
 
 
 def grid_check(points_of):
-    """A ``run_study`` check: every model's training config resolves, before the run folder exists.
+    """A study's ``check``: every model's training config resolves, before the run folder exists.
 
     ``points_of(cfg, where) -> [point, ...]`` gives the study's grid.  An error
     names the file, the Training section and the point, e.g.
@@ -80,11 +80,10 @@ def train_grid(training: dict, points: list[dict], run_dir: Path, workers: int, 
     """
     import json
 
-    from minidl.runs.sweep_runner import point_label, run_sweep
+    from minidl.runs.sweep_runner import Sweep, point_label, run_sweep
     cfgs = resolve_points(training, points, str(run_dir))           # every error before any work
-    sweep = {"name": "models", "base_cfg": training, "points": points, "metric": "test_acc",
-             "workers": workers, "output_dir": str(run_dir)}
-    _, rows = run_sweep(sweep, workers=workers, log=log)           # one row per point, in grid order
+    sweep = Sweep("models", training, points, metric="test_acc")
+    rows = run_sweep(sweep, Path(run_dir) / "sweep-models", workers=workers, log=log)   # grid order
     trained, problems = [], []
     for point, cfg, row in zip(points, cfgs, rows):
         folder = Path(row["run_dir"])

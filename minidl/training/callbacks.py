@@ -1,9 +1,17 @@
-"""Training hooks: observe a run without changing it.
+"""Callbacks: what watches a run of ``Trainer.fit`` without being the loop.
 
-A hook may define either method (``minidl.training.Trainer`` calls them):
+A callback is any object with some of these methods; ``fit`` calls them:
 
-    after_backward(model)   every batch, once the gradients are set and before the step
-    end_epoch() -> dict     once per epoch; the dict becomes extra metrics.csv columns
+    begin(trainer)              once, before the first step
+    after_backward(model)       every batch, once the gradients are set and before the step
+    columns() -> dict           at the end of every round: extra columns of its metrics row
+    end_round(trainer, row)     at the end of every round, with the finished row; returning a
+                                string stops training, and the string becomes the status
+    end(trainer, result)        once, when training has ended, whatever the reason
+
+Others live where their files do: ``minidl.runs.folder.MetricsWriter`` writes
+each row to metrics.csv, ``minidl.training.signals.StopOnSignals`` turns Ctrl-C
+into a clean stop.
 """
 from __future__ import annotations
 
@@ -11,14 +19,16 @@ import math
 
 import numpy as np
 
-__all__ = ["GradientStats"]
+from minidl.training.checkpoint import save_checkpoint
+
+__all__ = ["GradientStats", "StopAt", "KeepBest", "OnRound"]
 
 
 class GradientStats:
-    """Per-parameter gradient norms on every batch, averaged per epoch.
+    """Per-parameter gradient norms on every batch, averaged per round.
 
     For each tracked parameter p it records ``||p.grad||_2`` after every
-    backward pass.  ``end_epoch`` returns, for the epoch just finished:
+    backward pass.  ``columns`` returns, for the round just finished:
 
         grad_norm_<name>   the mean over batches of ||grad|| of that parameter
         grad_ratio         the mean over batches of ||grad W_first|| / ||grad W_last||,
@@ -56,7 +66,7 @@ class GradientStats:
         if self.keep_batches:
             self.batches.append(norms)
 
-    def end_epoch(self) -> dict:
+    def columns(self) -> dict:
         if not self._count:
             return {}
         out = {f"grad_norm_{name}": float(total / self._count) for name, total in zip(self.names, self._sum)}
@@ -64,3 +74,46 @@ class GradientStats:
         self._sum[:] = 0.0
         self._ratio_sum, self._count = 0.0, 0
         return out
+
+
+class StopAt:
+    """Stop once ``row[key] >= value``, e.g. ``StopAt("train_acc", 1.0)``; the status is ``reason``."""
+
+    def __init__(self, key: str, value: float, reason: str = "reached"):
+        self.key, self.value, self.reason = key, value, reason
+
+    def end_round(self, trainer, row: dict) -> str | None:
+        return self.reason if row[self.key] >= self.value else None
+
+
+class KeepBest:
+    """Keep the model of the round with the highest ``row[metric]`` (e.g. ``val_acc``).
+
+    Without ``path`` the parameters are kept in memory, in ``self.state``; with
+    ``path`` they are saved there as a checkpoint, with meta ``{'epoch', metric}``.
+    ``value`` and ``epoch`` start from a previous run's best when it resumes.
+    """
+
+    def __init__(self, metric: str, path=None, value: float = -math.inf, epoch: int = 0):
+        self.metric, self.path = metric, path
+        self.value, self.epoch = value, epoch
+        self.row: dict | None = None
+        self.state: dict | None = None
+
+    def end_round(self, trainer, row: dict) -> None:
+        if row[self.metric] > self.value:
+            self.value, self.epoch, self.row = row[self.metric], row["epoch"], row
+            if self.path is None:
+                self.state = trainer.model.state_dict()
+            else:
+                save_checkpoint(self.path, trainer.model, meta={"epoch": row["epoch"], self.metric: row[self.metric]})
+
+
+class OnRound:
+    """Call ``function(trainer, row)`` at the end of every round (e.g. to log the row)."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def end_round(self, trainer, row: dict) -> None:
+        self.function(trainer, row)
