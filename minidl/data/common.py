@@ -22,7 +22,7 @@ def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
     return np.divide(pixels, np.float32(PIXEL_MAX), dtype=np.float32)
 
 
-def check_labels(labels: np.ndarray, name: str) -> np.ndarray:
+def digit_labels(labels: np.ndarray, name: str) -> np.ndarray:
     """Return ``labels`` as int64 after checking they are digits 0..9.
 
     Inputs:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minidl.data.common import check_labels, pixels_to_float
+from minidl.data.common import digit_labels, pixels_to_float
 from minidl.data.errors import DataError
 
 IMAGES_MAGIC = 2051
@@ -44,7 +44,7 @@ def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike
     - y: (N,) int64 array of labels 0..9.
     """
     pixels, labels = read_idx_pair(images_path, labels_path)
-    return pixels_to_float(pixels), check_labels(labels, str(labels_path))
+    return pixels_to_float(pixels), digit_labels(labels, str(labels_path))
 
 
 def read_idx_pair(images_path: str | os.PathLike, labels_path: str | os.PathLike

@@ -54,7 +54,7 @@ def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
     """Filled contours of ``surface`` with each track's path drawn over them.
 
     Args:
-        surface:    a ``minidl.surfaces.Surface``.
+        surface:    a ``minidl.toys.surfaces.Surface``.
         tracks:     see the module docstring.
         window:     ``((x_lo, x_hi), (y_lo, y_hi))``; the axes are *fixed* to it, so a
                     diverging path leaves the frame instead of rescaling it.
@@ -65,6 +65,28 @@ def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
     Returns:
         the matplotlib Figure.
     """
+    n_entries = len(tracks) + 4                      # legend lines under the axes
+    fig, ax = subplots(width=7.0, height=6.6 + 0.2 * n_entries)
+    _log_contours(fig, ax, surface, window, n_levels, decades, resolution)
+    _draw_tracks(ax, tracks, max_points)
+    # drawn under the end markers but larger, so both stay visible when a run ends on a minimum
+    ax.plot(surface.minima[:, 0], surface.minima[:, 1], "*", color="gold", mec="k", mew=1.0,
+            ms=22, zorder=6)
+    starts = np.unique(np.array([np.asarray(t.path)[0] for t in tracks]), axis=0)
+    ax.plot(starts[:, 0], starts[:, 1], "o", color="w", mec="k", mew=1.5, ms=9, zorder=8)
+    (x_lo, x_hi), (y_lo, y_hi) = window
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title, fontsize=10)
+    ax.grid(False)
+    _marker_legend(ax, surface, tracks)
+    return fig
+
+
+def _log_contours(fig, ax, surface: Surface, window, n_levels: int, decades: float, resolution: int) -> None:
+    """Filled contours of f - f* over ``window``, on log-spaced levels, with a colour bar."""
     (x_lo, x_hi), (y_lo, y_hi) = window
     X, Y = np.meshgrid(np.linspace(x_lo, x_hi, resolution), np.linspace(y_lo, y_hi, resolution))
     gap = np.maximum(surface.f(np.stack([X, Y], axis=-1)) - surface.f_min, 0.0)   # (res, res)
@@ -75,15 +97,15 @@ def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
     floor = 10.0 ** (math.ceil(math.log10(top)) - decades)
     Z = gap + floor
     levels = np.geomspace(floor, Z.max() * 1.0001, n_levels)
-
-    n_entries = len(tracks) + 4                      # legend lines under the axes
-    fig, ax = subplots(width=7.0, height=6.6 + 0.2 * n_entries)
     filled = ax.contourf(X, Y, Z, levels=levels, norm=LogNorm(levels[0], levels[-1]), cmap=_LIGHT_GREYS)
     ax.contour(X, Y, Z, levels=levels[::3], colors="k", linewidths=0.3, alpha=0.35)
     bar = fig.colorbar(filled, ax=ax, pad=0.02, spacing="proportional",
                        ticks=LogLocator(numticks=20), format=LogFormatterSciNotation())
     bar.set_label(f"f − f* + {floor:g}   (log scale)")
 
+
+def _draw_tracks(ax, tracks: Sequence, max_points: int) -> None:
+    """Each track's path (log-spaced subsample), and a marker where it ended."""
     for i, track in enumerate(tracks):
         color = f"C{i}"
         path = np.asarray(track.path)
@@ -99,18 +121,9 @@ def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
         else:
             ax.plot(*end, "s", color=color, ms=size, mec="k", mew=0.8, zorder=7 + i)
 
-    # drawn under the end markers but larger, so both stay visible when a run ends on a minimum
-    ax.plot(surface.minima[:, 0], surface.minima[:, 1], "*", color="gold", mec="k", mew=1.0,
-            ms=22, zorder=6)
-    starts = np.unique(np.array([np.asarray(t.path)[0] for t in tracks]), axis=0)
-    ax.plot(starts[:, 0], starts[:, 1], "o", color="w", mec="k", mew=1.5, ms=9, zorder=8)
 
-    ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(y_lo, y_hi)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(title, fontsize=10)
-    ax.grid(False)
+def _marker_legend(ax, surface: Surface, tracks: Sequence) -> None:
+    """The legend under the axes: one line per track, then what the markers mean."""
     n_min = len(surface.minima)
     markers = [
         Line2D([], [], ls="", marker="o", color="w", mec="k", mew=1.5, ms=8, label="start"),
@@ -124,7 +137,6 @@ def plot_trajectories(surface: Surface, tracks: Sequence, window, title: str, *,
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=handles + markers, loc="upper left", bbox_to_anchor=(0.0, -0.07), fontsize=8.5,
               borderaxespad=0.0)
-    return fig
 
 
 def plot_errors(surface: Surface, tracks: Sequence, title: str, *, step_axis: str = "log",
@@ -132,7 +144,7 @@ def plot_errors(surface: Surface, tracks: Sequence, title: str, *, step_axis: st
     """Two panels against step t: log10(f(p_t) - f*) and log10(distance to the nearest minimum).
 
     Args:
-        surface:    the ``minidl.surfaces.Surface`` the tracks ran on.
+        surface:    the ``minidl.toys.surfaces.Surface`` the tracks ran on.
         tracks:     see the module docstring.
         title:      figure title.
         step_axis:  ``"log"`` (logarithmic beyond step 1: shows fast early phases and
