@@ -131,7 +131,10 @@ class Worker:
         rng = np.random.default_rng(SEED)
         trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=LR),
                           batch_size=cfg.batch_size, rng=rng)
-        return {"rng": rng, "epoch": lambda X, y, _rng: trainer.fit(X, y, epochs=1)}
+        def epoch(X, y, _rng):
+            row = trainer.fit(X, y, epochs=1).history[0]
+            return {"loss": row["train_loss"], "acc": row["train_acc"]}
+        return {"rng": rng, "epoch": epoch}
 
     def build_flat(self, cfg, dtype):
         import flat_numpy

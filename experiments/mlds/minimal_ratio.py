@@ -17,7 +17,7 @@ For each of ``Study.runs`` seeds:
      the curvature H^2 comes from the exact Hessian (P Hessian-vector products,
      cheap at P ~ 140).  We use it because gradient steps on f barely move
      ||g||: f's curvature is H^2, so its condition number is the square of
-     the loss's (see the README);
+     the loss's (see docs/mlds-optimization.md);
 
 3. compute the full Hessian at the end point and its minimal ratio (the
    fraction of eigenvalues > 0, ``minimal_ratio``).
