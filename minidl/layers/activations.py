@@ -12,7 +12,6 @@ from minidl.layers.base import Layer, check_float_input
 
 class _Activation(Layer):
     def __init__(self):
-        self._params = {}
         self._cache = None
 
     def _cached(self) -> np.ndarray:

@@ -35,9 +35,9 @@ class Linear(Layer):
         self.in_features, self.out_features = int(in_features), int(out_features)
         rng = np.random.default_rng(rng)
         weight = initializers.get(init)((self.in_features, self.out_features), rng)
+        # assigning a Parameter registers it (see Layer): named_parameters() gives W, then b
         self.W = Parameter(np.asarray(weight, dtype=dtype), decay=True)
         self.b = Parameter(np.zeros(self.out_features, dtype=dtype), decay=False) if bias else None
-        self._params = {"W": self.W} if self.b is None else {"W": self.W, "b": self.b}
         self._x = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

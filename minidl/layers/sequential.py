@@ -32,9 +32,9 @@ class Sequential(Layer):
             dout = layer.backward(dout)
         return layers[0].backward(dout, input_grad=input_grad) if layers else dout
 
-    def named_parameters(self) -> list[tuple[str, Parameter]]:
-        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
-                for name, p in layer.named_parameters()]
+    def _named_members(self) -> list[tuple[str, Layer | Parameter]]:
+        # the layers by index (so names are 0.W, 0.b, 2.W), then anything a subclass assigned
+        return [(str(i), layer) for i, layer in enumerate(self.layers)] + super()._named_members()
 
     def __getitem__(self, i: int) -> Layer:
         return self.layers[i]
