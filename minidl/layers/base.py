@@ -82,20 +82,28 @@ class Layer:
 
     # ---- parameters -------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
-        members = self.__dict__.get("_members")      # name -> Parameter or Layer, in assignment order
-        if members is None:                           # made on first use: no super().__init__() needed
-            members = self.__dict__["_members"] = {}
-        if isinstance(value, (Parameter, Layer)):
-            members[name] = value
-        else:
-            if name in members:
-                del members[name]                     # e.g. ``self.b = None``: b is no parameter any more
-            if isinstance(value, (list, tuple, dict)):
-                self._refuse_hidden_parameters(name, value)
+        # runs on every assignment, caches included, so the common case stays short
+        # (and never touches self.__dict__, which would slow every later attribute read)
+        try:
+            registered = name in self._members        # name -> Parameter or Layer, in assignment order
+        except AttributeError:                        # the first assignment: no super().__init__() needed
+            object.__setattr__(self, "_members", {})
+            registered = False
+        if registered or isinstance(value, (Parameter, Layer, list, tuple, dict)):
+            self._register(name, value)
         object.__setattr__(self, name, value)
 
+    def _register(self, name: str, value) -> None:
+        """Book ``self.<name> = value`` in the registry (before it is assigned)."""
+        if isinstance(value, (Parameter, Layer)):
+            self._members[name] = value               # a re-assigned name keeps its place
+            return
+        self._members.pop(name, None)                 # e.g. ``self.b = None``: b is no parameter any more
+        if isinstance(value, (list, tuple, dict)):
+            self._refuse_hidden_parameters(name, value)
+
     def __delattr__(self, name: str) -> None:
-        self.__dict__.get("_members", {}).pop(name, None)
+        getattr(self, "_members", {}).pop(name, None)
         object.__delattr__(self, name)
 
     def _refuse_hidden_parameters(self, name: str, value) -> None:
@@ -110,7 +118,7 @@ class Layer:
 
     def _named_members(self) -> list[tuple[str, "Parameter | Layer"]]:
         """The registered ``(attribute name, Parameter or Layer)`` pairs, in assignment order."""
-        return list(self.__dict__.get("_members", {}).items())
+        return list(getattr(self, "_members", {}).items())
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         """``[(name, Parameter), ...]`` in a fixed order, e.g. ``[('W', ...), ('b', ...)]``.
