@@ -9,6 +9,8 @@ and gradients with no RuntimeWarning.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["softmax", "log_softmax", "check_labels", "SoftmaxCrossEntropy", "NLLLoss", "MSELoss"]
@@ -27,20 +29,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
     return z
-
-
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}   # same-width view of a signed int
-
-
-def _largest_label(y: np.ndarray):
-    """max(y), with any negative label counted as larger than every class.
-
-    Seen as unsigned, a negative integer is huge, so one reduction does the work
-    of min() and max(); a batch of 10 labels is checked on every training step.
-    """
-    if y.dtype.kind == "i" and y.dtype.isnative:
-        return y.view(_UNSIGNED[y.itemsize]).max()
-    return y.max() if y.dtype.kind == "u" or y.min() >= 0 else np.iinfo(np.uint64).max
 
 
 def check_labels(targets, n: int, num_classes: int) -> np.ndarray:
@@ -85,26 +73,14 @@ class SoftmaxCrossEntropy:
 
     def __init__(self):
         self._cache = None
-        self._offsets = np.zeros(0, dtype=np.intp)    # n * C for row n, kept between batches of one size
-
-    def _label_positions(self, y: np.ndarray, n: int, c: int) -> np.ndarray:
-        """Positions of z[n, y_n] in the flattened (N*C,) logits: n*C + y_n.
-
-        One 1-D gather ``z.ravel()[k]`` costs half of ``z[arange(N), y]``, and the
-        offsets n*C are reused while the batch size stays the same.
-        """
-        offsets = self._offsets
-        if len(offsets) != n or (n > 1 and offsets[1] != c):
-            offsets = self._offsets = np.arange(n, dtype=np.intp) * c
-        return offsets + y
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
         z = _check_logits(logits, "SoftmaxCrossEntropy")
         n, c = z.shape
         y = check_labels(targets, n, c)
-        at_label = self._label_positions(y, n, c)
+        at_label = _label_positions(y, c)
         shifted = z - z.max(axis=1, keepdims=True)      # a new array: the caller's logits stay as they are
-        picked = shifted.ravel()[at_label]              # shifted[n, y_n]
+        picked = _take_at_labels(shifted, at_label)     # shifted[n, y_n]
         exp = np.exp(shifted, out=shifted)
         sumexp = exp.sum(axis=1)
         # -log softmax(z)[y] = log(sum exp(shifted)) - shifted[y]
@@ -116,13 +92,9 @@ class SoftmaxCrossEntropy:
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy: backward called before forward")
         exp, sumexp, at_label = self._cache
-        # dL/dz = (p - onehot(y)) / N, with p = exp / sumexp; reuse exp's buffer for p
-        n = exp.shape[0]
-        dz = exp
-        sumexp *= n
-        dz /= sumexp[:, None]
-        dz.ravel()[at_label] -= dz.dtype.type(1.0 / n)
-        self._cache = None       # exp was overwritten: a second backward would be wrong
+        # dL/dz = (p - onehot(y)) / N, with p = exp / sumexp
+        dz = _cross_entropy_grad(exp, sumexp, at_label)
+        self._cache = None       # dz is exp's buffer: a second backward would be wrong
         return dz
 
     __call__ = forward
@@ -196,3 +168,61 @@ class MSELoss:
 
     def __repr__(self):
         return "MSELoss()"
+
+
+# ---- fast paths ---------------------------------------------------------------
+# The label check, and the gather and scatter at the label of SoftmaxCrossEntropy:
+# all run on every training step.  Each helper equals the plain expression in its
+# docstring (tests/test_fast_paths.py checks it).
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}   # same-width view of a signed int
+
+
+def _largest_label(y: np.ndarray):
+    """``y.max()``, but with any negative label counted as larger than every class:
+    ``_largest_label(y) >= C`` exactly when ``y.min() < 0 or y.max() >= C``.
+
+    Seen as unsigned, a negative integer is huge, so one reduction does the work
+    of min() and max(); a batch of 10 labels is checked on every training step.
+    """
+    if y.dtype.kind == "i" and y.dtype.isnative:
+        return y.view(_UNSIGNED[y.itemsize]).max()
+    return y.max() if y.dtype.kind == "u" or y.min() >= 0 else np.iinfo(np.uint64).max
+
+
+@functools.lru_cache(maxsize=32)
+def _row_starts(n: int, c: int) -> np.ndarray:
+    """``np.arange(n) * c``: where each row of a C-contiguous (n, c) array starts in
+    its ``ravel()``.  Cached (and read-only), as one batch size recurs step after step."""
+    starts = np.arange(n, dtype=np.intp) * c
+    starts.flags.writeable = False
+    return starts
+
+
+def _label_positions(y: np.ndarray, c: int) -> np.ndarray:
+    """``np.ravel_multi_index((np.arange(N), y), (N, C))``: the position ``n*C + y[n]``
+    of ``z[n, y[n]]`` in ``z.ravel()`` for a C-contiguous (N, C) array z."""
+    return _row_starts(len(y), c) + y
+
+
+def _take_at_labels(z: np.ndarray, at_label: np.ndarray) -> np.ndarray:
+    """``z[np.arange(N), y]`` (the same values), with ``at_label = _label_positions(y, C)``.
+
+    One 1-D gather from ``z.ravel()`` costs half of the 2-D fancy index.
+    """
+    return z.ravel()[at_label]
+
+
+def _cross_entropy_grad(exp: np.ndarray, sumexp: np.ndarray, at_label: np.ndarray) -> np.ndarray:
+    """``(exp / sumexp[:, None] - onehot(y)) / N``, i.e. (softmax - onehot) / N, written into
+    ``exp``'s buffer (which it returns) and ``sumexp``'s; exp must be C-contiguous.
+
+    Bit for bit it is ``dz = exp / (N * sumexp)[:, None]; dz[np.arange(N), y] -= 1 / N``:
+    the same value as the first form up to a few roundings (a few eps / N), but
+    no new (N, C) array, and the label entries reached through one flat index.
+    """
+    n = exp.shape[0]
+    sumexp *= n
+    exp /= sumexp[:, None]
+    exp.ravel()[at_label] -= exp.dtype.type(1.0 / n)      # ravel() is a view: exp is C-contiguous
+    return exp

@@ -56,31 +56,22 @@ class LeakyReLU(_Activation):
 
 
 class Sigmoid(_Activation):
-    """``y = 1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5``.
+    """``y = 1 / (1 + exp(-x))``.  Shapes: x (N, D) -> y (N, D), any shape works.
 
-    The tanh form is exact algebra and cannot overflow: tanh saturates at +-1,
-    so x = +-1e4 gives exactly 1 and 0 with no RuntimeWarning (``exp(1e4)``
-    would overflow).  The price is absolute rather than relative precision for
-    tiny outputs (sigmoid(-40) rounds to 0), which is harmless for activations.
+    Computed by ``_sigmoid`` as ``0.5 * tanh(x / 2) + 0.5``: the same function,
+    but it cannot overflow (tanh saturates at +-1, so x = +-1e4 gives exactly 1
+    and 0 with no RuntimeWarning, where ``exp(1e4)`` would overflow).
     """
 
     def forward(self, x):
         x = check_float_input(x, self)
-        half = x.dtype.type(0.5)
-        y = np.multiply(x, half)
-        np.tanh(y, out=y)
-        y *= half
-        y += half
-        self._cache = y
+        self._cache = y = _sigmoid(x)
         return y
 
     def backward(self, dout, input_grad=True):
         y = self._cached()
         # dy/dx = y (1 - y)
-        dx = 1 - y
-        dx *= y
-        dx *= dout
-        return dx
+        return _sigmoid_backward(y, dout)
 
 
 class Tanh(_Activation):
@@ -94,10 +85,7 @@ class Tanh(_Activation):
     def backward(self, dout, input_grad=True):
         y = self._cached()
         # dy/dx = 1 - y^2
-        dx = y * y
-        np.subtract(1, dx, out=dx)
-        dx *= dout
-        return dx
+        return _tanh_backward(y, dout)
 
 
 class LogSoftmax(_Activation):
@@ -118,3 +106,39 @@ class LogSoftmax(_Activation):
         y = self._cached()
         # y_j = z_j - log sum_k exp z_k  =>  dL/dz = dout - softmax(z) * sum_j dout_j,  softmax(z) = exp(y)
         return dout - np.exp(y) * dout.sum(axis=1, keepdims=True)
+
+
+# ---- fast paths ---------------------------------------------------------------
+# Each helper equals the plain expression in its docstring (tests/test_fast_paths.py
+# checks it); it only spends fewer temporary arrays, which matters for small batches.
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """``0.5 * np.tanh(0.5 * x) + 0.5`` (bit for bit), in one new array.
+
+    This equals ``1 / (1 + np.exp(-x))``, since (1 + tanh(x/2)) / 2 = 1 / (1 + e^-x)
+    exactly; rounding puts the two within a few eps of each other, absolute
+    rather than relative (sigmoid(-40) = 4e-18 rounds to 0 here), which is
+    harmless for activations.
+    """
+    half = x.dtype.type(0.5)
+    y = np.multiply(x, half)
+    np.tanh(y, out=y)
+    y *= half
+    y += half
+    return y
+
+
+def _sigmoid_backward(y: np.ndarray, dout: np.ndarray) -> np.ndarray:
+    """``(1 - y) * y * dout`` (bit for bit), in one new array."""
+    dx = 1 - y
+    dx *= y
+    dx *= dout
+    return dx
+
+
+def _tanh_backward(y: np.ndarray, dout: np.ndarray) -> np.ndarray:
+    """``(1 - y * y) * dout`` (bit for bit), in one new array."""
+    dx = y * y
+    np.subtract(1, dx, out=dx)
+    dx *= dout
+    return dx
