@@ -79,7 +79,9 @@ class SoftmaxCrossEntropy:
         n, c = z.shape
         y = check_labels(targets, n, c)
         at_label = _label_positions(y, c)
-        shifted = z - z.max(axis=1, keepdims=True)      # a new array: the caller's logits stay as they are
+        # a new array, so the caller's logits stay as they are; C-ordered even for Fortran-ordered
+        # logits, as the flat label index (and the gradient written into this buffer) needs
+        shifted = np.subtract(z, z.max(axis=1, keepdims=True), order="C")
         picked = _take_at_labels(shifted, at_label)     # shifted[n, y_n]
         exp = np.exp(shifted, out=shifted)
         sumexp = exp.sum(axis=1)
@@ -202,7 +204,7 @@ def _row_starts(n: int, c: int) -> np.ndarray:
 def _label_positions(y: np.ndarray, c: int) -> np.ndarray:
     """``np.ravel_multi_index((np.arange(N), y), (N, C))``: the position ``n*C + y[n]``
     of ``z[n, y[n]]`` in ``z.ravel()`` for a C-contiguous (N, C) array z."""
-    return _row_starts(len(y), c) + y
+    return np.add(_row_starts(len(y), c), y, dtype=np.intp)    # intp + uint64 labels would be float64
 
 
 def _take_at_labels(z: np.ndarray, at_label: np.ndarray) -> np.ndarray:
