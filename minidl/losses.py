@@ -6,6 +6,10 @@ A loss is the end of the chain: its ``backward`` takes no upstream gradient
 Numerical stability: softmax and log-softmax subtract the row-wise max before
 exponentiating (the log-sum-exp trick), so logits of +-1e4 give finite losses
 and gradients with no RuntimeWarning.
+
+The speed tricks of the per-step path (the label check, the gather and scatter
+at the labels) sit in helpers at the end of this file, each beside the plain
+expression it equals.
 """
 from __future__ import annotations
 
@@ -75,27 +79,40 @@ class SoftmaxCrossEntropy:
         self._cache = None
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
+        """Inputs:  logits: (N, C) float array z, one row of class scores per example.
+                 targets: (N,) int array y, labels in [0, C).
+        Returns: L, the mean cross-entropy, a Python float.
+        """
         z = _check_logits(logits, "SoftmaxCrossEntropy")
         n, c = z.shape
         y = check_labels(targets, n, c)
         at_label = _label_positions(y, c)
-        # a new array, so the caller's logits stay as they are; C-ordered even for Fortran-ordered
-        # logits, as the flat label index (and the gradient written into this buffer) needs
+        # -log softmax(z)[y] = log sum_k exp z_k - z_y; taking the row max m off every z_k changes
+        # nothing (the m's cancel) and keeps exp <= 1.  shifted is a new, C-ordered array: the
+        # caller's logits stay as they are, and the flat label index holds for any layout of z
         shifted = np.subtract(z, z.max(axis=1, keepdims=True), order="C")
-        picked = _take_at_labels(shifted, at_label)     # shifted[n, y_n]
+        picked = _take_at_labels(shifted, at_label)     # shifted[np.arange(N), y]
         exp = np.exp(shifted, out=shifted)
         sumexp = exp.sum(axis=1)
-        # -log softmax(z)[y] = log(sum exp(shifted)) - shifted[y]
         loss = float((np.log(sumexp) - picked).sum()) / n
         self._cache = (exp, sumexp, at_label)
         return loss
 
     def backward(self) -> np.ndarray:
+        """Returns: dz: (N, C), dL/dz, in the logits' dtype.  Once per forward: it reuses a
+        buffer of the forward pass."""
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy: backward called before forward")
         exp, sumexp, at_label = self._cache
-        # dL/dz = (p - onehot(y)) / N, with p = exp / sumexp
-        dz = _cross_entropy_grad(exp, sumexp, at_label)
+        # L = -(1/N) sum_n log softmax(z_n)[y_n].  For one row z with label y,
+        #   log softmax(z)[y] = z_y - log sum_k exp z_k.
+        # Differentiate with respect to z_j:
+        #   d z_y / d z_j               = [j == y]
+        #   d log sum_k exp z_k / d z_j = exp z_j / sum_k exp z_k = p_j,   p = softmax(z)
+        # so  d(-log softmax(z)[y]) / d z_j = p_j - [j == y].  Row n of z appears in term n only:
+        #   dL/dz[n,j] = (p[n,j] - [j == y_n]) / N,   i.e.  dz = (p - onehot(y)) / N,
+        # with p = exp / sumexp (the row max taken off in forward cancels in this ratio).
+        dz = _cross_entropy_grad(exp, sumexp, at_label)      # (exp / sumexp[:, None] - onehot(y)) / N
         self._cache = None       # dz is exp's buffer: a second backward would be wrong
         return dz
 
@@ -119,6 +136,10 @@ class NLLLoss:
         self._cache = None
 
     def forward(self, log_probs: np.ndarray, targets: np.ndarray) -> float:
+        """Inputs:  log_probs: (N, C) float array logp, e.g. the output of LogSoftmax.
+                 targets: (N,) int array y, labels in [0, C).
+        Returns: L, the mean negative log-likelihood, a Python float.
+        """
         lp = _check_logits(log_probs, "NLLLoss")
         n, c = lp.shape
         y = check_labels(targets, n, c)
@@ -126,9 +147,12 @@ class NLLLoss:
         return -float(lp[np.arange(n), y].sum()) / n
 
     def backward(self) -> np.ndarray:
+        """Returns: dlogp: (N, C), dL/dlogp, in the dtype of log_probs."""
         if self._cache is None:
             raise RuntimeError("NLLLoss: backward called before forward")
         shape, dtype, y = self._cache
+        # L = -(1/N) sum_n logp[n, y_n]: entry logp[n,j] appears once if j == y_n, else never, so
+        #   dL/dlogp[n,j] = -(1/N) [j == y_n]
         d = np.zeros(shape, dtype=dtype)
         d[np.arange(shape[0]), y] = -1.0 / shape[0]
         return d
@@ -150,6 +174,10 @@ class MSELoss:
         self._diff = None
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        """Inputs:  pred: float array of any shape, e.g. (N, D).
+                 target: array of the same shape.
+        Returns: L, the mean over all M = pred.size elements of (pred - target)^2, a Python float.
+        """
         pred, target = np.asarray(pred), np.asarray(target)
         if pred.shape != target.shape:
             raise ValueError(f"MSELoss: prediction shape {pred.shape} does not match target shape {target.shape}")
@@ -161,9 +189,11 @@ class MSELoss:
         return float(np.mean(diff * diff, dtype=np.float64))
 
     def backward(self) -> np.ndarray:
+        """Returns: dpred: pred's shape and dtype, dL/dpred."""
         if self._diff is None:
             raise RuntimeError("MSELoss: backward called before forward")
-        # d/dpred mean(diff^2) = 2 diff / size
+        # L = (1/M) sum_k d_k^2 with d = pred - target, and pred_k appears only in d_k, so
+        #   dL/dpred_k = (1/M) 2 d_k,   i.e.  dpred = 2 d / M
         return self._diff * self._diff.dtype.type(2.0 / self._diff.size)
 
     __call__ = forward

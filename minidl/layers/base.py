@@ -7,8 +7,9 @@
 layer's output, so ``backward`` is one application of the chain rule.
 Gradients are *set*, never accumulated: each backward pass overwrites them.
 
-This base class also provides the bookkeeping every model needs:
-parameter lists with dotted names, dtype conversion, and state dicts.
+This base class also provides the bookkeeping every model needs: parameters
+that register themselves when assigned as attributes, parameter lists with
+dotted names, dtype conversion, and state dicts.
 """
 from __future__ import annotations
 

@@ -21,12 +21,21 @@ class Sequential(Layer):
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Inputs:  x: (N, D_in), the first layer's input.
+        Returns: y: (N, D_out), the last layer's output (x itself if there are no layers).
+        """
         for layer in self.layers:
             x = layer.forward(x)
         return x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        # chain rule, last layer first: each layer turns dL/d(its output) into dL/d(its input)
+        """Inputs:  dout: (N, D_out), dL/dy for the last layer's output.
+                 input_grad: whether the first layer computes dx.
+        Returns: dx: (N, D_in), dL/dx, or None if not input_grad.  Sets every layer's grads.
+        """
+        # h_k = f_k(h_{k-1}), so dL/dh_{k-1}[i] = sum_j dL/dh_k[j] dh_k[j]/dh_{k-1}[i]: exactly
+        # what layer k's backward makes of dout = dL/dh_k.  So: last layer first, and each
+        # layer's dx is the dout of the layer before it
         layers = self.layers
         for layer in layers[:0:-1]:
             dout = layer.backward(dout)
