@@ -234,7 +234,9 @@ def _row_starts(n: int, c: int) -> np.ndarray:
 def _label_positions(y: np.ndarray, c: int) -> np.ndarray:
     """``np.ravel_multi_index((np.arange(N), y), (N, C))``: the position ``n*C + y[n]``
     of ``z[n, y[n]]`` in ``z.ravel()`` for a C-contiguous (N, C) array z."""
-    return np.add(_row_starts(len(y), c), y, dtype=np.intp)    # intp + uint64 labels would be float64
+    if y.dtype.kind == "u":
+        y = y.astype(np.intp)               # intp + uint64 would be float64; labels < C fit in intp
+    return _row_starts(len(y), c) + y
 
 
 def _take_at_labels(z: np.ndarray, at_label: np.ndarray) -> np.ndarray:
