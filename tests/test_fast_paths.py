@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from minidl.layers import Layer, Linear, Sigmoid
 from minidl.layers.activations import _sigmoid, _sigmoid_backward, _tanh_backward
 from minidl.losses import (SoftmaxCrossEntropy, _cross_entropy_grad, _label_positions, _largest_label, _row_starts,
                            _take_at_labels)
@@ -45,6 +46,21 @@ def logits_and_labels(draw, dtype, max_abs=30.0):
     z = draw(hnp.arrays(dtype, (n, c), elements=floats(dtype, max_abs)))
     y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     return z, y
+
+
+# ---------------------------------------------------------------- the forward cache
+@pytest.mark.parametrize("make", [lambda: Linear(3, 2), Sigmoid, Layer])
+def test_cache_for_backward_is_a_plain_attribute_that_registers_nothing(make):
+    layer = make()
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer._cached()
+    names = [name for name, _ in layer.named_parameters()]
+    a, b = np.ones((2, 3)), np.zeros((2, 3))
+    layer._cache_for_backward(a)
+    assert layer._cache is a and layer._cached() is a          # = ``layer._cache = a``
+    layer._cache_for_backward(b)
+    assert layer._cached() is b
+    assert [name for name, _ in layer.named_parameters()] == names and "_cache" not in layer._registry()
 
 
 # ---------------------------------------------------------------- activations

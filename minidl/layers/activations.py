@@ -13,17 +13,7 @@ import numpy as np
 from minidl.layers.base import Layer, check_float_input
 
 
-class _Activation(Layer):
-    def __init__(self):
-        self._cache = None
-
-    def _cached(self) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        return self._cache
-
-
-class ReLU(_Activation):
+class ReLU(Layer):
     """``y = max(x, 0)``.  Shapes: x (N, D) -> y (N, D), any shape works."""
 
     def forward(self, x):
@@ -31,7 +21,8 @@ class ReLU(_Activation):
         Returns: y: (N, D), max(x, 0), same dtype.  Caches y.
         """
         x = check_float_input(x, self)
-        self._cache = y = np.maximum(x, 0)
+        y = np.maximum(x, 0)
+        self._cache_for_backward(y)
         return y
 
     def backward(self, dout, input_grad=True):
@@ -45,7 +36,7 @@ class ReLU(_Activation):
         return dout * (y > 0)
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(Layer):
     """``y = x`` for x > 0, ``negative_slope * x`` otherwise.  Shapes: x (N, D) -> y (N, D)."""
 
     def __init__(self, negative_slope: float = 0.01):
@@ -57,7 +48,7 @@ class LeakyReLU(_Activation):
         Returns: y: (N, D), same dtype.  Caches x.
         """
         x = check_float_input(x, self)
-        self._cache = x
+        self._cache_for_backward(x)
         return np.where(x > 0, x, x * x.dtype.type(self.negative_slope))
 
     def backward(self, dout, input_grad=True):
@@ -73,7 +64,7 @@ class LeakyReLU(_Activation):
         return f"LeakyReLU(negative_slope={self.negative_slope})"
 
 
-class Sigmoid(_Activation):
+class Sigmoid(Layer):
     """``y = 1 / (1 + exp(-x))``.  Shapes: x (N, D) -> y (N, D), any shape works.
 
     Computed by ``_sigmoid`` as ``0.5 * tanh(x / 2) + 0.5``: the same function,
@@ -86,7 +77,8 @@ class Sigmoid(_Activation):
         Returns: y: (N, D), 1 / (1 + exp(-x)) in (0, 1), same dtype.  Caches y.
         """
         x = check_float_input(x, self)
-        self._cache = y = _sigmoid(x)
+        y = _sigmoid(x)
+        self._cache_for_backward(y)
         return y
 
     def backward(self, dout, input_grad=True):
@@ -100,7 +92,7 @@ class Sigmoid(_Activation):
         return _sigmoid_backward(y, dout)        # (1 - y) * y * dout
 
 
-class Tanh(_Activation):
+class Tanh(Layer):
     """``y = tanh(x)``.  Shapes: x (N, D) -> y (N, D), any shape works."""
 
     def forward(self, x):
@@ -108,7 +100,8 @@ class Tanh(_Activation):
         Returns: y: (N, D), tanh(x) in (-1, 1), same dtype.  Caches y.
         """
         x = check_float_input(x, self)
-        self._cache = y = np.tanh(x)
+        y = np.tanh(x)
+        self._cache_for_backward(y)
         return y
 
     def backward(self, dout, input_grad=True):
@@ -122,7 +115,7 @@ class Tanh(_Activation):
         return _tanh_backward(y, dout)           # (1 - y * y) * dout
 
 
-class LogSoftmax(_Activation):
+class LogSoftmax(Layer):
     """Row-wise ``y = x - logsumexp(x)``, the log of softmax.  Shapes: x (N, C) -> y (N, C).
 
     Pair it with ``NLLLoss``; the two together equal ``SoftmaxCrossEntropy``.
@@ -136,7 +129,8 @@ class LogSoftmax(_Activation):
         if x.ndim != 2:
             raise ValueError(f"LogSoftmax expects input of shape (N, C); got {x.shape}")
         from minidl.losses import log_softmax
-        self._cache = y = log_softmax(x)
+        y = log_softmax(x)
+        self._cache_for_backward(y)
         return y
 
     def backward(self, dout, input_grad=True):

@@ -38,7 +38,6 @@ class Linear(Layer):
         # assigning a Parameter registers it (see Layer): named_parameters() gives W, then b
         self.W = Parameter(np.asarray(weight, dtype=dtype), decay=True)
         self.b = Parameter(np.zeros(self.out_features, dtype=dtype), decay=False) if bias else None
-        self._x = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Inputs:  x: (N, D_in) float array, one example per row.
@@ -47,7 +46,7 @@ class Linear(Layer):
         x = check_float_input(x, self)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r} got input of shape {x.shape}; expected (N, {self.in_features})")
-        self._x = x
+        self._cache_for_backward(x)
         y = x @ self.W.data
         if self.b is not None:
             y += self.b.data                  # into x @ W, a new array; b broadcasts over the N rows
@@ -59,9 +58,7 @@ class Linear(Layer):
         Returns: dx: (N, D_in), dL/dx, or None if not input_grad.
         Sets:    W.grad: (D_in, D_out), dL/dW;  b.grad: (D_out,), dL/db.
         """
-        x = self._x
-        if x is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
+        x = self._cached()
         # y[n,j] = sum_i x[n,i] W[i,j] + b[j], so dy[n,j]/dW[i,j] = x[n,i]; summing over every
         # output y[n,j] that W[i,j] touches (all n, this j):
         #   dL/dW[i,j] = sum_n x[n,i] dout[n,j],    i.e.  dW = x.T @ dout
