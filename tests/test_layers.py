@@ -491,3 +491,14 @@ def test_registration_keeps_state_dict_round_trip_and_astype():
     assert dst.astype(np.float64) is dst
     assert [p.dtype for p in dst.parameters()] == [np.float64] * 3
     assert dst.fc.W.dtype == np.float64 and dst.gain.dtype == np.float64
+
+
+def test_a_deep_copy_registers_its_own_parameters():
+    import copy
+    model = Sequential(Linear(3, 2, rng=0), Sigmoid())
+    model.forward(np.ones((1, 3), dtype=np.float32))
+    clone = copy.deepcopy(model)
+    assert [name for name, _ in clone.named_parameters()] == ["0.W", "0.b"]
+    assert clone.parameters()[0] is clone[0].W and clone[0].W is not model[0].W
+    clone[0].W.data += 1.0
+    assert not np.array_equal(clone[0].W.data, model[0].W.data)
