@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import strategies as S
 from minidl.gradcheck import check_layer
 from minidl.layers import ACTIVATIONS, Layer, LeakyReLU, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Tanh
+from minidl.optim import SGD
 from minidl.parameter import Parameter
 
 EXAMPLES = settings(max_examples=40)
@@ -271,7 +272,7 @@ class _Recorder(Layer):
     """Identity layer that logs its calls, to observe the order Sequential uses."""
 
     def __init__(self, tag, log):
-        self._params, self.tag, self.log = {}, tag, log
+        self.tag, self.log = tag, log
 
     def forward(self, x):
         self.log.append(("forward", self.tag))
@@ -366,3 +367,138 @@ def test_state_dict_round_trip_and_mismatch():
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
     with pytest.raises(ValueError, match="0.W"):
         Sequential(Linear(4, 2)).load_state_dict(src.state_dict())
+
+
+# ---------------------------------------------------------------- parameter registration
+class _Scale(Layer):
+    """y = x * s + t with a learned (D,) scale s and shift t; registers them only by assignment."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.s = Parameter(np.ones(d))
+        self.t = Parameter(np.zeros(d), decay=False)
+
+    def forward(self, x):
+        self._x = x
+        return x * self.s.data + self.t.data
+
+    def backward(self, dout, input_grad=True):
+        # y[n,i] = x[n,i] s[i] + t[i]  =>  ds[i] = sum_n x[n,i] dout[n,i],  dt[i] = sum_n dout[n,i]
+        self.s.grad = (self._x * dout).sum(axis=0)
+        self.t.grad = dout.sum(axis=0)
+        return dout * self.s.data
+
+
+class _NoSuperInit(Layer):
+    """Forgets super().__init__(): the registry is made when the first attribute is set."""
+
+    def __init__(self):
+        self.w = Parameter(np.zeros(2))
+
+
+def test_a_custom_layer_registers_its_parameters_and_is_trained_by_sgd():
+    layer = _Scale(2)
+    assert [name for name, _ in layer.named_parameters()] == ["s", "t"]
+    assert layer.parameters()[0] is layer.s and layer.parameters()[1] is layer.t
+    opt = SGD(layer.parameters(), lr=0.1)
+    x, target = np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([[2.0, -4.0], [6.0, 2.0]])   # s = (2, -2), t = 0
+    for _ in range(500):
+        layer.backward(layer.forward(x) - target)          # dL/dy of 0.5 ||y - target||^2
+        opt.step()
+    np.testing.assert_allclose(layer.s.data, [2.0, -2.0], atol=1e-6)
+    np.testing.assert_allclose(layer.t.data, [0.0, 0.0], atol=1e-6)
+
+
+def test_sub_layers_register_with_a_dotted_prefix_in_assignment_order():
+    class Block(Layer):
+        def __init__(self):
+            self.fc = Linear(3, 2, rng=0)
+            self.gain = Parameter(np.ones(2))
+            self.act = ReLU()
+            self.out = Linear(2, 1, bias=False, rng=1)
+
+    block = Block()
+    assert [name for name, _ in block.named_parameters()] == ["fc.W", "fc.b", "gain", "out.W"]
+    assert block.num_parameters() == 3 * 2 + 2 + 2 + 2
+    model = Sequential(block, Linear(1, 1))
+    assert [name for name, _ in model.named_parameters()] == ["0.fc.W", "0.fc.b", "0.gain", "0.out.W", "1.W", "1.b"]
+
+
+def test_a_parameter_reachable_twice_is_listed_once():
+    shared = Linear(2, 2, rng=0)
+    model = Sequential(shared, ReLU(), shared)
+    assert [name for name, _ in model.named_parameters()] == ["0.W", "0.b"]
+
+
+def test_setting_a_parameter_attribute_to_none_unregisters_it():
+    layer = Linear(3, 2)
+    assert [name for name, _ in layer.named_parameters()] == ["W", "b"]
+    layer.b = None
+    assert [name for name, _ in layer.named_parameters()] == ["W"]
+    layer.b = Parameter(np.zeros(2, dtype=np.float32), decay=False)
+    assert [name for name, _ in layer.named_parameters()] == ["W", "b"]
+    del layer.b
+    assert [name for name, _ in layer.named_parameters()] == ["W"]
+    no_bias = Linear(3, 2, bias=False)
+    assert no_bias.b is None and [name for name, _ in no_bias.named_parameters()] == ["W"]
+
+
+def test_layers_share_no_registry():
+    # the old class-level default ``_params = {}`` was one dict for every layer that forgot to set its own
+    a, b = _NoSuperInit(), _NoSuperInit()
+    assert a.parameters()[0] is a.w and b.parameters()[0] is b.w and a.w is not b.w
+    assert ReLU().named_parameters() == [] and Layer().named_parameters() == []
+    assert "_params" not in vars(Layer)
+
+
+@pytest.mark.parametrize("hide", [
+    lambda: [Parameter(np.zeros(2))],
+    lambda: (np.zeros(2), Parameter(np.zeros(2))),
+    lambda: {"W": Parameter(np.zeros(2))},
+    lambda: [[np.zeros(1)], {"deep": [Parameter(np.zeros(2))]}],
+    lambda: [Linear(2, 2)],                                  # a Layer with parameters, equally invisible
+])
+def test_a_parameter_hidden_in_a_container_raises(hide):
+    layer = _Scale(2)
+    with pytest.raises(TypeError, match=r"_Scale\.weights.*own attribute"):
+        layer.weights = hide()
+    assert not hasattr(layer, "weights") and len(layer.parameters()) == 2
+
+
+def test_containers_without_parameters_are_fine_and_sequential_keeps_its_list():
+    layer = _Scale(2)
+    layer.history = [np.zeros(2), 1.5, (ReLU(), None)]
+    layer.config = {"lr": 0.1}
+    assert [name for name, _ in layer.named_parameters()] == ["s", "t"]
+    model = Sequential(Linear(2, 2), ReLU())
+    assert isinstance(model.layers, list) and [n for n, _ in model.named_parameters()] == ["0.W", "0.b"]
+    with pytest.raises(TypeError, match="Sequential.extra"):
+        model.extra = [Parameter(np.zeros(1))]
+
+
+def test_registration_keeps_state_dict_round_trip_and_astype():
+    class Block(Layer):
+        def __init__(self, seed):
+            self.fc = Linear(3, 2, rng=seed)
+            self.gain = Parameter(np.full(2, float(seed), dtype=np.float32))
+
+    src, dst = Block(1), Block(2)
+    state = src.state_dict()
+    assert list(state) == ["fc.W", "fc.b", "gain"]
+    dst.load_state_dict(state)
+    for (name, p), (_, q) in zip(src.named_parameters(), dst.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    assert dst.astype(np.float64) is dst
+    assert [p.dtype for p in dst.parameters()] == [np.float64] * 3
+    assert dst.fc.W.dtype == np.float64 and dst.gain.dtype == np.float64
+
+
+def test_a_deep_copy_registers_its_own_parameters():
+    import copy
+    model = Sequential(Linear(3, 2, rng=0), Sigmoid())
+    model.forward(np.ones((1, 3), dtype=np.float32))
+    clone = copy.deepcopy(model)
+    assert [name for name, _ in clone.named_parameters()] == ["0.W", "0.b"]
+    assert clone.parameters()[0] is clone[0].W and clone[0].W is not model[0].W
+    clone[0].W.data += 1.0
+    assert not np.array_equal(clone[0].W.data, model[0].W.data)

@@ -233,3 +233,19 @@ def test_check_labels_finds_out_of_range_labels_in_every_integer_dtype(dtype):
             check_labels(np.array([0, 3, 9, -1], dtype=dtype), 4, 10)
     with pytest.raises(ValueError, match=r"got 9 at index 2"):                  # a strided view is fine too
         check_labels(np.array([0, 7, 3, 5, 9, 1], dtype=dtype)[::2], 3, 9)
+
+
+@pytest.mark.parametrize("loss_cls", [SoftmaxCrossEntropy, NLLLoss])
+def test_fortran_ordered_logits_and_uint64_labels_give_the_same_loss_and_gradient(loss_cls):
+    # the flat label index once scattered into a copy for Fortran-ordered logits (the -1/N
+    # at each label was lost) and failed with an IndexError for uint64 labels
+    rng = np.random.default_rng(4)
+    logits, labels = rng.normal(size=(5, 3)), np.array([2, 0, 1, 1, 2])
+    reference = loss_cls()
+    value = reference(logits, labels)
+    grad = reference.backward()
+    for z, y in [(np.asfortranarray(logits), labels), (logits, labels.astype(np.uint64)),
+                 (np.asfortranarray(logits), labels.astype(">u8"))]:
+        loss = loss_cls()
+        assert loss(z, y) == value
+        np.testing.assert_array_equal(loss.backward(), grad)

@@ -35,29 +35,39 @@ class Linear(Layer):
         self.in_features, self.out_features = int(in_features), int(out_features)
         rng = np.random.default_rng(rng)
         weight = initializers.get(init)((self.in_features, self.out_features), rng)
+        # assigning a Parameter registers it (see Layer): named_parameters() gives W, then b
         self.W = Parameter(np.asarray(weight, dtype=dtype), decay=True)
         self.b = Parameter(np.zeros(self.out_features, dtype=dtype), decay=False) if bias else None
-        self._params = {"W": self.W} if self.b is None else {"W": self.W, "b": self.b}
-        self._x = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Inputs:  x: (N, D_in) float array, one example per row.
+        Returns: y: (N, D_out), x @ W + b.  Caches x.
+        """
         x = check_float_input(x, self)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r} got input of shape {x.shape}; expected (N, {self.in_features})")
-        self._x = x
+        self._cache_for_backward(x)
         y = x @ self.W.data
         if self.b is not None:
-            y += self.b.data
+            y += self.b.data                  # into x @ W, a new array; b broadcasts over the N rows
         return y
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        x = self._x
-        if x is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        # y = x W + b  =>  dL/dW = x^T dout,  dL/db = sum over the batch of dout,  dL/dx = dout W^T
+        """Inputs:  dout: (N, D_out), dL/dy.
+                 input_grad: whether to compute dx (the first layer of a network needs none).
+        Returns: dx: (N, D_in), dL/dx, or None if not input_grad.
+        Sets:    W.grad: (D_in, D_out), dL/dW;  b.grad: (D_out,), dL/db.
+        """
+        x = self._cached()
+        # y[n,j] = sum_i x[n,i] W[i,j] + b[j], so dy[n,j]/dW[i,j] = x[n,i]; summing over every
+        # output y[n,j] that W[i,j] touches (all n, this j):
+        #   dL/dW[i,j] = sum_n x[n,i] dout[n,j],    i.e.  dW = x.T @ dout
         self.W.grad = x.T @ dout
         if self.b is not None:
+            # dy[n,j]/db[j] = 1 for every n:  dL/db[j] = sum_n dout[n,j],  i.e.  db = dout.sum(axis=0)
             self.b.grad = dout.sum(axis=0)
+        # dy[n,j]/dx[n,i] = W[i,j] (row n of y depends on row n of x only):
+        #   dL/dx[n,i] = sum_j dout[n,j] W[i,j],    i.e.  dx = dout @ W.T
         return dout @ self.W.data.T if input_grad else None
 
     def __repr__(self) -> str:

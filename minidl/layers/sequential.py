@@ -21,20 +21,29 @@ class Sequential(Layer):
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Inputs:  x: (N, D_in), the first layer's input.
+        Returns: y: (N, D_out), the last layer's output (x itself if there are no layers).
+        """
         for layer in self.layers:
             x = layer.forward(x)
         return x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        # chain rule, last layer first: each layer turns dL/d(its output) into dL/d(its input)
+        """Inputs:  dout: (N, D_out), dL/dy for the last layer's output.
+                 input_grad: whether the first layer computes dx.
+        Returns: dx: (N, D_in), dL/dx, or None if not input_grad.  Sets every layer's grads.
+        """
+        # h_k = f_k(h_{k-1}), so dL/dh_{k-1}[i] = sum_j dL/dh_k[j] dh_k[j]/dh_{k-1}[i]: exactly
+        # what layer k's backward makes of dout = dL/dh_k.  So: last layer first, and each
+        # layer's dx is the dout of the layer before it
         layers = self.layers
         for layer in layers[:0:-1]:
             dout = layer.backward(dout)
         return layers[0].backward(dout, input_grad=input_grad) if layers else dout
 
-    def named_parameters(self) -> list[tuple[str, Parameter]]:
-        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
-                for name, p in layer.named_parameters()]
+    def _named_members(self) -> list[tuple[str, Layer | Parameter]]:
+        # the layers by index (so names are 0.W, 0.b, 2.W), then anything a subclass assigned
+        return [(str(i), layer) for i, layer in enumerate(self.layers)] + super()._named_members()
 
     def __getitem__(self, i: int) -> Layer:
         return self.layers[i]

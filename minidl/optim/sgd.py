@@ -37,15 +37,7 @@ class SGD(Optimizer):
         # plain SGD, p <- p - lr g: no state and no weight decay, so skip the
         # general loop's per-parameter bookkeeping (it costs as much as the
         # update itself for the small layers of a batch-10 network)
-        # lr as a 0-d array of the gradient's dtype: a ufunc given a Python float
-        # converts it on every call, which costs more than a 10x30 multiply
-        lr = np.array(self.lr, dtype=self.params[0].dtype)
-        for p in self.params:
-            g = p.grad
-            if g is not None:
-                if g.dtype != lr.dtype:
-                    lr = np.array(self.lr, dtype=g.dtype)
-                p.data -= g * lr
+        _plain_sgd_step(self.params, self.lr)
 
     def _update(self, p, g, state):
         mu = self.momentum
@@ -62,3 +54,19 @@ class SGD(Optimizer):
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, dampening={self.dampening}, "
                 f"nesterov={self.nesterov}, weight_decay={self.weight_decay})")
+
+
+def _plain_sgd_step(params: list, lr: float) -> None:
+    """``p.data -= lr * p.grad`` for every p whose grad is not None (bit for bit).
+
+    lr goes to the multiply as a 0-d array of the gradient's dtype: a ufunc
+    given a Python float converts it on every call, which costs more than a
+    10x30 multiply.  Either way the product is rounded in the gradient's dtype.
+    """
+    lr_array = np.array(lr, dtype=params[0].dtype)
+    for p in params:
+        g = p.grad
+        if g is not None:
+            if g.dtype != lr_array.dtype:
+                lr_array = np.array(lr, dtype=g.dtype)
+            p.data -= g * lr_array
