@@ -26,6 +26,13 @@ The map of the package, read from the top:
     from minidl.losses import SoftmaxCrossEntropy
     from minidl.optim import SGD
 
+From a notebook, the runs of the command line (``minidl.runs.api``)::
+
+    run = minidl.train("configs/config_exp.yaml", **{"Train.epochs": 2})
+    run.plot()
+    minidl.run_study("nma/case_study", "configs/nma/case_study.yaml").show()
+    minidl.sweep(...), minidl.load_run(run_dir)
+
 Importing minidl is cheap and has no side effects: no seeding, no file access,
 no matplotlib, not even NumPy.  Each part is imported when first used, e.g.
 ``minidl.layers`` or ``from minidl.training import Trainer``.
@@ -33,7 +40,10 @@ no matplotlib, not even NumPy.  Each part is imported when first used, e.g.
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["Parameter", "layers", "losses", "init", "models", "optim", "gradcheck"]
+__all__ = ["Parameter", "layers", "losses", "init", "models", "optim", "gradcheck",
+           "train", "sweep", "run_study", "load_run", "Run"]
+
+_API = ("train", "sweep", "run_study", "load_run", "Run")
 
 
 def __getattr__(name):
@@ -41,6 +51,9 @@ def __getattr__(name):
     if name == "Parameter":
         from minidl.parameter import Parameter
         return Parameter
+    if name in _API:
+        from minidl.runs import api
+        return getattr(api, name)
     try:
         return importlib.import_module(f"minidl.{name}")
     except ModuleNotFoundError as exc:

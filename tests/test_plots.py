@@ -18,7 +18,8 @@ TRACK = SimpleNamespace(path=np.array([[-4.0, -2.0], [0.0, 0.0], [0.9, 0.8]]), v
 
 # name -> (figure, {axis index: scales expected}); each drawn from small made-up data
 CASES = {
-    "curves": lambda: training.plot_curves(ROWS, "run: TwoLayerNet"),
+    "history": lambda: training.plot_history(ROWS, "run: TwoLayerNet"),
+    "course_curves": lambda: plots.plot_curves([1.0, 0.5], [0.6, 0.8], [0.9, 0.6], [0.7, 0.75]),
     "comparison": lambda: training.plot_comparison({"lr=0.1": ROWS, "lr=1": ROWS[:3]}, title="sweep"),
     "function_fit": lambda: analysis.plot_function_fit(np.linspace(0, 1, 5), np.ones(5),
                                                        {"deep": {"loss": [1, 0.1], "pred": np.ones(5)},
@@ -103,9 +104,22 @@ def test_every_plot_returns_a_labelled_figure(name):
         plots.plt.close(fig)
 
 
-def test_save_writes_the_png_atomically_and_closes_the_figure(tmp_path):
-    fig = CASES["curves"]()
+def test_save_writes_the_png_atomically_and_pyplot_holds_no_figure(tmp_path):
+    before = plots.plt.get_fignums()
+    fig = CASES["history"]()
+    assert plots.plt.get_fignums() == before, "plots are not pyplot's: nothing global keeps them alive"
     path = plots.save(fig, tmp_path / "curves.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not plots.plt.fignum_exists(fig.number)
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
+def test_plot_curves_has_the_course_signature_and_checks_its_lists():
+    fig = plots.plot_curves(train_loss_history=[1.0, 0.5, 0.4], train_acc_history=[0.6, 0.8, 0.85],
+                            valid_loss_history=[0.9, 0.6, 0.5], valid_acc_history=[0.7, 0.75, 0.8])
+    loss, acc = fig.axes
+    assert [list(line.get_ydata()) for line in loss.lines] == [[1.0, 0.5, 0.4], [0.9, 0.6, 0.5]]
+    assert [line.get_label() for line in acc.lines] == ["train", "validation"]
+    assert list(acc.lines[0].get_xdata()) == [1, 2, 3]
+    plots.plt.close(fig)
+    with pytest.raises(ValueError, match="four histories of one length"):
+        plots.plot_curves([1.0], [0.5], [0.9, 0.8], [0.7])

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from minidl.data.errors import ChecksumError, DataError, DownloadError
-from minidl.util.progress import Progress
+from minidl.util.progress import progress_bar
 from minidl.util.fileio import atomic_write_bytes
 
 # The published md5 of each file (https://yann.lecun.com/exdb/mnist/ mirrors).
@@ -164,15 +164,18 @@ def _get(url: str, timeout: float, verbose: bool) -> bytes:
 
     with urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
-        progress = Progress(int(length) if length and length.isdigit() else None, url, unit="MB", log_quarters=True)
-        chunks, done = [], 0
+        total = int(length) if length and length.isdigit() else None
+        size = f" ({total / 2**20:.1f} MB)" if total else ""
+        bar = progress_bar(total, url, unit="B", leave=True, unit_scale=True, unit_divisor=1024) if verbose else None
+        if verbose and bar is None:               # a log: one line, no redrawing
+            _say(verbose, f"  downloading {url}{size}")
+        chunks = []
         while chunk := response.read(_CHUNK):
             chunks.append(chunk)
-            done += len(chunk)
-            if verbose:
-                progress.update(done)
-        if verbose:
-            progress.close(done)
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
     return b"".join(chunks)
 
 

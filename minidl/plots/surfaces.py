@@ -17,19 +17,20 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
-from minidl.plots import Figure, plt, subplots
+from minidl.plots import Figure, subplots
 from minidl.toys.surfaces import Surface
 
 __all__ = ["log_spaced_indices", "plot_trajectories", "plot_errors"]
 
 
 # white (low f) to mid grey (high f): light enough for coloured paths to stand out everywhere
-_LIGHT_GREYS = ListedColormap(plt.get_cmap("Greys")(np.linspace(0.0, 0.62, 256)), name="light_greys")
+_LIGHT_GREYS = ListedColormap(matplotlib.colormaps["Greys"](np.linspace(0.0, 0.62, 256)), name="light_greys")
 
 
 def log_spaced_indices(n: int, max_points: int = 2000) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from minidl.plots import Figure, subplots
 
-__all__ = ["plot_curves", "plot_comparison", "mean_curve", "metric_label"]
+__all__ = ["plot_history", "plot_curves", "plot_comparison", "mean_curve", "metric_label"]
 
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
                  "val_loss": "validation loss", "val_acc": "validation accuracy", "lr": "learning rate",
@@ -20,7 +20,7 @@ def _column(rows: list[dict], key: str) -> list[float]:
     return [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in rows]
 
 
-def plot_curves(rows: list[dict], title: str = "") -> Figure:
+def plot_history(rows: list[dict], title: str = "") -> Figure:
     """Loss and accuracy per epoch, train vs validation, side by side.
 
     ``rows`` are metrics rows with keys epoch, train_loss, and val_loss or
@@ -39,6 +39,25 @@ def plot_curves(rows: list[dict], title: str = "") -> Figure:
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_curves(train_loss_history, train_acc_history, valid_loss_history, valid_acc_history,
+                title: str = "") -> Figure:
+    """CS 7643's ``plot_curves``: the same four lists, one value per epoch, the same two panels.
+
+    A student's notebook cell works unchanged::
+
+        train_loss_history, train_acc_history, valid_loss_history, valid_acc_history = run.curves()
+        plot_curves(train_loss_history, train_acc_history, valid_loss_history, valid_acc_history)
+    """
+    lengths = {len(train_loss_history), len(train_acc_history), len(valid_loss_history), len(valid_acc_history)}
+    if len(lengths) != 1:
+        raise ValueError(f"plot_curves needs four histories of one length (one value per epoch); got lengths "
+                         f"{[len(h) for h in (train_loss_history, train_acc_history, valid_loss_history, valid_acc_history)]}")
+    rows = [{"epoch": e + 1, "train_loss": tl, "train_acc": ta, "val_loss": vl, "val_acc": va}
+            for e, (tl, ta, vl, va) in enumerate(zip(train_loss_history, train_acc_history,
+                                                     valid_loss_history, valid_acc_history))]
+    return plot_history(rows, title or "training and validation curves")
 
 
 def plot_comparison(curves: dict[str, list[dict]], key: str = "val_acc",

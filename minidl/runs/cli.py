@@ -81,11 +81,14 @@ def load_config(study, path, overrides=()) -> dict:
 def run_study(study, config, overrides=(), log=print) -> tuple[Path, dict]:
     """Validate, make the run folder, write config.yaml, run, write summary.json.
 
-    ``config`` is the path of a YAML file.  Returns ``(run folder, summary)``.
+    ``config`` is the path of a YAML file, or a config dict.  Returns ``(run folder, summary)``.
     """
     study = _study(study)
-    cfg = load_config(study, config, overrides)
-    stem = Path(config).stem
+    if isinstance(config, dict):
+        cfg = resolve_config(study, apply_overrides(config, overrides), "config dict")
+        stem = study.__name__.rsplit(".", 1)[-1]
+    else:
+        cfg, stem = load_config(study, config, overrides), Path(config).stem
     if hasattr(study, "run_folder"):
         run_dir = study.run_folder(cfg, stem)
     else:

@@ -194,7 +194,7 @@ def apply_overrides(cfg: dict, overrides, source: str = "--set") -> dict:
 def as_overrides(mapping: dict) -> list[str]:
     """``{'Train.epochs': 2, 'Model.sizes': [784, 10]}`` -> ``['Train.epochs=2', 'Model.sizes=[784, 10]']``."""
     import json
-    return [f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in mapping.items()]
+    return [f"{k}={json.dumps(v) if isinstance(v, (list, dict, type(None))) else v}" for k, v in mapping.items()]
 
 
 def dotted_keys(mapping: dict | None) -> dict:

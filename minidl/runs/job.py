@@ -187,9 +187,14 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, callbacks=(), log=_l
 def plot_run(run_dir: str | Path, cfg: dict, rows: list[dict]) -> Path:
     """Draw ``run_dir/curves.png`` from a run's metrics rows (as ``read_metrics`` returns them)."""
     from minidl import plots
-    from minidl.plots.training import plot_curves
     run_dir = Path(run_dir)
-    return plots.save(plot_curves(rows, title=f"{run_dir.name}: {_describe(cfg)}"), run_dir / "curves.png")
+    return plots.save(plot_job(rows, cfg, run_dir.name), run_dir / "curves.png")
+
+
+def plot_job(rows: list[dict], cfg: dict, name: str):
+    """The curves figure of a main-job run: loss and accuracy per epoch, titled with its setting."""
+    from minidl.plots.training import plot_history
+    return plot_history(rows, title=f"{name}: {_describe(cfg)}")
 
 
 def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, callbacks=(), log=_log) -> dict:

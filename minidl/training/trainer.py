@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minidl.data.batches import epoch_batches
-from minidl.util.progress import Progress, is_terminal
+from minidl.util.progress import progress_bar
 
 __all__ = ["Trainer", "FitResult", "Diverged", "Interrupted", "accuracy", "evaluate"]
 
@@ -142,8 +142,9 @@ class Trainer:
             total_loss += value * len(yb)
             correct += right
             seen += len(yb)
-            if bar is not None:
-                bar.update(seen, loss=total_loss / seen)
+            if bar is not None:                      # only where a bar can be seen: a terminal or a notebook
+                bar.set_postfix_str(f"loss {total_loss / seen:.4g}", refresh=False)
+                bar.update(len(yb))
             if self.log_every and (batch + 1) % self.log_every == 0:
                 running = f"epoch {self.epoch + 1} batch {batch + 1}: running loss {total_loss / seen:.4f}"
                 self.log(running + (f" acc {correct / seen:.4f}" if self.classification else ""))
@@ -168,12 +169,12 @@ class Trainer:
         batches:    instead of shuffled epochs, an iterable of index arrays, one per step
                     (then there are no epochs; ``eval_every`` counts steps, default 1).
         drop_last:  drop each epoch's last partial batch.
-        progress:   draw a progress bar of each round on a terminal.
+        progress:   draw a progress bar of each round on a terminal or in a notebook.
         Returns a ``FitResult``: the rows, and how training ended.
         """
         rounds = self._rounds(len(X), epochs, steps, eval_every, batches, drop_last)
         epoch_rounds = eval_every == "epoch" and batches is None
-        desc = _describe_rounds(epoch_rounds, self.epoch, epochs, self.steps, steps) if progress and is_terminal() else None
+        desc = _describe_rounds(epoch_rounds, self.epoch, epochs, self.steps, steps) if progress else None
         after_backward = [c.after_backward for c in callbacks if hasattr(c, "after_backward")]
         result = FitResult()
         for c in callbacks:
@@ -230,10 +231,12 @@ class Trainer:
                    steps_per_epoch) -> dict:
         """One round: its steps, the evaluations, the scheduler, and the metrics row."""
         t0, lr, steps_before = time.perf_counter(), self.optimizer.lr, self.steps
-        bar = Progress(_round_size(X, batches), desc(self)) if desc else None
-        train = self._run_round(X, y, batches, after_backward, bar)
-        if bar is not None:
-            bar.close()
+        bar = progress_bar(_round_size(X, batches), desc(self), unit="ex") if desc else None
+        try:
+            train = self._run_round(X, y, batches, after_backward, bar)
+        finally:
+            if bar is not None:
+                bar.close()
         if epoch_rounds:
             row = {"epoch": self.epoch + 1}
         else:
