@@ -16,19 +16,17 @@ Every section shares the tutorial's setup:
 Each config has the sections ``Data`` (below), ``Study`` (the section's own
 keys) and ``Output``.
 
-One BLAS thread: on a shared 2-core machine (load average 10-20) a 2-thread
-OpenBLAS spends most of its time waiting for a core; a 20-example step took
-67 ms instead of 1 ms.  The limit only works before NumPy is first imported,
-which is why it is set here: Python runs this package before any of its
-modules.  An explicit OPENBLAS_NUM_THREADS in the environment wins.
+One BLAS thread (``BLAS_THREADS``, which every section takes up): on a shared
+2-core machine (load average 10-20) a 2-thread OpenBLAS spent most of its time
+waiting for a core, and a 20-example step took 67 ms instead of 1 ms.  The
+entry point runs each section under that limit (``minidl.util.threads``), from
+the command line and from a notebook alike, so both give the same digits.  An
+explicit OPENBLAS_NUM_THREADS in the environment wins.
 """
-from minidl.util.threads import pin_blas_threads
-
-pin_blas_threads(1)
-
-from minidl.runs.config import Key, positive_int  # noqa: E402  (after the pin: it must come before NumPy)
+from minidl.runs.config import Key, positive_int
 
 SEED = 2021
+BLAS_THREADS = 1
 
 DATA_SCHEMA = {
     "dir": Key((str, type(None)), None, doc="MNIST folder; null: $MINIDL_DATA, else data/"),

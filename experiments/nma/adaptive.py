@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from experiments.nma import DATA_SCHEMA
+from experiments.nma import BLAS_THREADS, DATA_SCHEMA  # noqa: F401  (BLAS_THREADS: see the package)
 from minidl.runs.cli import main
 from minidl.runs.config import Key, hidden_widths, optimizer_specs, positive_int
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.nma import DATA_SCHEMA
+from experiments.nma import BLAS_THREADS, DATA_SCHEMA  # noqa: F401  (BLAS_THREADS: see the package)
 from minidl.optim import SGD
 from minidl.parameter import Parameter
 from minidl.runs.cli import main

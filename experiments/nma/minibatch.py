@@ -25,9 +25,10 @@ import time
 
 import numpy as np
 
-from experiments.nma import DATA_SCHEMA
+from experiments.nma import BLAS_THREADS, DATA_SCHEMA  # noqa: F401  (BLAS_THREADS: see the package)
 from minidl.runs.cli import main
 from minidl.runs.config import Key, hidden_widths, positive, positive_int
+from minidl.util.threads import blas_thread_count
 
 
 def _shapes(value) -> str | None:
@@ -149,7 +150,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
     bud = cfg["Study"]["budget"]
     return {"study": "NMA W1D5 section 5: mini-batches", "seed": seed, "timing_batch_sizes": sizes,
             "timing": timing, "budget": {"hidden": bud["hidden"], "lr": bud["lr"], "runs": budget_out},
-            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "load_average": os.getloadavg(),
+            "blas_threads": blas_thread_count(), "load_average": os.getloadavg(),
             "note": "timings on a shared machine; cpu_seconds / wall_seconds shows how much "
                     "CPU the process got (at most 1 with one BLAS thread)"}
 
@@ -172,7 +173,7 @@ def step_costs(tim: dict, X, y, rng, run_dir, log) -> tuple[list, dict]:
         timing[label] = {"median_s": med.tolist(), "mean_s": runs.mean(axis=1).tolist(),
                          "min_s": runs.min(axis=1).tolist(), "max_s": runs.max(axis=1).tolist(),
                          "median_us_per_example": (1e6 * med / np.array(sizes)).tolist()}
-    fig = plot_timing(sizes, medians, f"minidl forward + backward on MNIST (float32, 1 BLAS thread)\n"
+    fig = plot_timing(sizes, medians, f"minidl forward + backward on MNIST (float32, {blas_thread_count()} BLAS thread(s))\n"
                       f"median of {tim['repeats']} runs, {tim['clock']} clock; band: fastest to slowest run",
                       spread=spread)
     plots.save(fig, run_dir / "timing.png")

@@ -18,7 +18,7 @@ import copy
 
 import numpy as np
 
-from experiments.nma import DATA_SCHEMA
+from experiments.nma import BLAS_THREADS, DATA_SCHEMA  # noqa: F401  (BLAS_THREADS: see the package)
 from minidl.analysis import perturb
 from minidl.runs.cli import main
 from minidl.runs.config import Key, hidden_widths, positive, positive_int

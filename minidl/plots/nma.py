@@ -216,7 +216,7 @@ def plot_iteration_curves(rows: list[dict], title: str) -> Figure:
     it = [r["step"] for r in rows]
     fig, axes = subplots(1, 2, width=5.2, height=3.8)
     for ax, kind, label in zip(axes, ("loss", "acc"), ("loss (NLL, nats)", "accuracy")):
-        ax.plot(it, [r[f"train_{kind}"] for r in rows], "-", label="train (mean over the last 200 batches)")
+        ax.plot(it, [r[f"train_{kind}"] for r in rows], "-", label="train (mean over the batches since the last point)")
         ax.plot(it, [r[f"val_{kind}"] for r in rows], "-", label="validation subset")
         ax.set(xlabel="step (mini-batches)", ylabel=label, title=label.split(" ")[0])
         ax.legend(fontsize=8)

@@ -18,6 +18,7 @@ and, where it needs them:
     replot(run_dir)         redraws the figures of a finished run: ``--replot RUN_DIR``
     FLAGS                   ``{"--workers": "Sweep.workers"}``: options that set a config key
     run_folder(cfg, stem)   where the run goes; default ``Output.dir/<Output.name or stem>-<time>``
+    BLAS_THREADS            run with at most this many BLAS threads (``minidl.util.threads``)
 
 Its command line is then one line: ``if __name__ == "__main__": raise SystemExit(main(__name__))``.
 
@@ -41,6 +42,7 @@ from types import ModuleType
 
 from minidl.runs.config import ConfigError, Key, apply_overrides, load_yaml, validate
 from minidl.runs.folder import create_run_dir, write_config, write_summary
+from minidl.util.threads import blas_thread_limit
 
 __all__ = ["OUTPUT_SCHEMA", "schema_of", "resolve_config", "load_config", "run_study", "resume_study", "main",
            "exit_status"]
@@ -95,7 +97,8 @@ def run_study(study, config, overrides=(), log=print) -> tuple[Path, dict]:
         run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or stem)
     write_config(run_dir, cfg)
     started = time.perf_counter()
-    summary = study.run(cfg, run_dir, log=log)
+    with blas_thread_limit(getattr(study, "BLAS_THREADS", None)):
+        summary = study.run(cfg, run_dir, log=log)
     return run_dir, write_summary(run_dir, summary, started)
 
 
@@ -108,7 +111,8 @@ def resume_study(study, run_dir, config=None, overrides=(), log=print) -> tuple[
         raise ConfigError(f"{run_dir}: not a run folder (no config.yaml); expected e.g. runs/config_exp-<timestamp>")
     cfg = load_config(study, config or saved, overrides)
     started = time.perf_counter()
-    summary = study.resume(run_dir, cfg, log=log)
+    with blas_thread_limit(getattr(study, "BLAS_THREADS", None)):
+        summary = study.resume(run_dir, cfg, log=log)
     return run_dir, write_summary(run_dir, summary, started)
 
 
