@@ -56,7 +56,7 @@ def subplots(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float =
     notebook shows it once, when a cell returns it.
     """
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(width * ncols, height * nrows))
+        fig = Figure(figsize=(width * ncols, height * nrows), layout="tight")     # laid out at every draw
         axes = fig.subplots(nrows, ncols, **kwargs)
     for ax in (axes.flat if hasattr(axes, "flat") else [axes]):
         ax.grid(True, alpha=0.3)
@@ -75,7 +75,6 @@ def save(fig, path: str | os.PathLike) -> Path:
     import io
     path = Path(path)
     buf = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buf, format="png", dpi=STYLE["savefig.dpi"])
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+
+from matplotlib.ticker import MaxNLocator
+
 from minidl.plots import Figure, subplots
 
 __all__ = ["plot_history", "plot_curves", "plot_comparison", "mean_curve", "metric_label"]
@@ -35,6 +38,7 @@ def plot_history(rows: list[dict], title: str = "") -> Figure:
             if f"{split}_{kind}" in rows[0]:
                 ax.plot(epochs, _column(rows, f"{split}_{kind}"), style, ms=3, label=name)
         ax.set(xlabel="epoch", ylabel=label, title="loss" if kind == "loss" else "accuracy")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     if title:
         fig.suptitle(title)
@@ -69,6 +73,7 @@ def plot_comparison(curves: dict[str, list[dict]], key: str = "val_acc",
         if rows:
             ax.plot(_column(rows, "epoch"), _column(rows, key), "-o", ms=3, label=label)
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
     if len(curves) > 1:
