@@ -1,9 +1,13 @@
 """Fetch the four MNIST files and write the course CSVs.
 
-    python data_download.py                          # download into $MINIDL_DATA or data/
-    python data_download.py --dest data              # ... into data/
-    python data_download.py --source ../shared/data/mnist --dest data   # no internet: copy
+    python data_download.py                          # download into the data home
+    python data_download.py --dest data              # ... into data/ instead
+    python data_download.py --source ../shared/data/mnist   # no internet: copy from a local folder
     python data_download.py --no-csv                 # only the .gz files
+
+The data home is $MINIDL_DATA if set, else ~/.local/share/minidl (or
+$XDG_DATA_HOME/minidl): every run looks there, from whatever folder it is
+started, so the files are fetched once per user.
 
 Every file is md5-checked against the published value before it is written
 (atomically), then mnist_train.csv and mnist_test.csv are written into the
@@ -15,14 +19,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from minidl.data import DataError, copy_mnist, default_data_dir, download_mnist, mnist_to_csv
+from minidl.data import DataError, copy_mnist, data_home, download_mnist, mnist_to_csv
 from minidl.data import download
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", default=None,
-                        help="directory to write into (default: $MINIDL_DATA or data/)")
+                        help="directory to write into (default: the data home, $MINIDL_DATA or "
+                             "~/.local/share/minidl)")
     parser.add_argument("--source", default=None, metavar="DIR",
                         help="copy the .gz files from this local directory instead of downloading")
     parser.add_argument("--no-csv", action="store_true",
@@ -37,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the script; return the process exit code (0 ok, 1 on a data error)."""
     args = parse_args(argv)
-    dest = args.dest if args.dest is not None else default_data_dir()
+    dest = args.dest if args.dest is not None else data_home()
     try:
         if args.source is not None:
             copy_mnist(args.source, dest)
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             download_mnist(dest, retries=args.retries, timeout=args.timeout)
         if not args.no_csv:
             mnist_to_csv(dest, dest)
+        print(f"MNIST is in {dest}; every run finds it there", file=sys.stderr)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         if args.source is None:

@@ -23,7 +23,7 @@ from minidl.runs.cli import main
 from minidl.runs.config import Key, layer_sizes, positive, positive_int
 
 SCHEMA = {
-    "Data": {"dir": Key((str, type(None)), None, doc="MNIST folder; null: $MINIDL_DATA or data/"),
+    "Data": {"dir": Key((str, type(None)), None, doc="MNIST folder; null: the data home, or ./data"),
              "subset": Key(int, 10000, positive_int, doc="the first N training images")},
     "Model": {"sizes": Key(list, [784, 128, 128, 10], layer_sizes),
               "activation": Key(str, "relu", choices=sorted(ACTIVATIONS))},

@@ -29,7 +29,7 @@ from minidl.runs.config import Key, layer_sizes, positive, positive_int
 PASS_MARK = 0.99
 
 SCHEMA = {
-    "Data": {"dir": Key((str, type(None)), None, doc="MNIST folder; null: $MINIDL_DATA or data/"),
+    "Data": {"dir": Key((str, type(None)), None, doc="MNIST folder; null: the data home, or ./data"),
              "subset": Key(int, 1000, positive_int, doc="the first N training images"),
              "label_seed": Key(int, 0, doc="seed of the label permutation")},
     "Model": {"sizes": Key(list, [784, 20, 20, 10], layer_sizes),

@@ -29,7 +29,7 @@ SEED = 2021
 BLAS_THREADS = 1
 
 DATA_SCHEMA = {
-    "dir": Key((str, type(None)), None, doc="MNIST folder; null: $MINIDL_DATA, else data/"),
+    "dir": Key((str, type(None)), None, doc="MNIST folder; null: the data home, or ./data"),
     "working_set": Key(int, 500, positive_int, doc="training images drawn with replacement"),
     "seed": Key(int, SEED, doc="seed of the working set, the initialisation and the batches"),
 }

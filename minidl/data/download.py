@@ -1,10 +1,17 @@
-"""Getting the four MNIST files: where they live, download, copy, md5 check.
+r"""Getting the four MNIST files: where they live, download, copy, md5 check.
 
-The data directory is ``$MINIDL_DATA`` if set, else ``data/`` relative to
-the current directory (:func:`default_data_dir`).  :func:`ensure_mnist`
-makes sure the four ``.gz`` files are there, downloading what is missing;
-without internet it raises :class:`DownloadError` whose message is the exact
-``python data_download.py --source ... --dest ...`` command to run instead.
+Where they live, as scikit-learn and torchvision keep their data sets: once
+per user, in the *data home* (:func:`data_home`): ``$MINIDL_DATA`` if set,
+else the user's data folder (``$XDG_DATA_HOME/minidl``, by default
+``~/.local/share/minidl``; ``%LOCALAPPDATA%\minidl`` on Windows).  So a run
+started from any folder finds what ``data_download.py`` fetched once.  A
+``data/`` folder in the current directory that already holds the files is
+used too, for course layouts (:func:`default_data_dir`).
+
+:func:`ensure_mnist` makes sure the four ``.gz`` files are there, downloading
+what is missing into the data home; without internet it raises
+:class:`DownloadError` whose message is the exact
+``python data_download.py --source ...`` command to run instead.
 
 Every file is checked against its published md5 before it is written, and
 written with :func:`minidl.util.fileio.atomic_write_bytes`, so a half-finished
@@ -42,9 +49,23 @@ RETRY_BACKOFF_S = 1.0    # pause before round k is k * this
 _CHUNK = 1 << 16
 
 
+def data_home() -> Path:
+    """``$MINIDL_DATA`` if set and non-empty, else this user's data folder for minidl."""
+    if os.environ.get("MINIDL_DATA"):
+        return Path(os.environ["MINIDL_DATA"])
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "minidl"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "minidl"
+
+
 def default_data_dir() -> Path:
-    """``$MINIDL_DATA`` if set and non-empty, else ``data`` (relative to the cwd)."""
-    return Path(os.environ.get("MINIDL_DATA") or "data")
+    """Where MNIST is read from when a config names no folder: ``$MINIDL_DATA`` if set;
+    else ``data/`` in the current directory if it holds the four files; else the data home."""
+    if not os.environ.get("MINIDL_DATA"):
+        local = Path("data")
+        if all(find_mnist_file(local, name) is not None for name in MNIST_MD5):
+            return local
+    return data_home()
 
 
 def md5_hex(data: bytes) -> str:
@@ -67,7 +88,7 @@ def ensure_mnist(data_dir: str | os.PathLike | None = None, download: bool = Tru
     """Make sure the four MNIST files are in ``data_dir``; return the directory.
 
     Inputs:
-    - data_dir: defaults to :func:`default_data_dir`.
+    - data_dir: defaults to :func:`default_data_dir` (where a download goes is then the data home).
     - download: fetch missing files from MIRRORS (else fail straight away).
 
     A file counts as present if ``<name>.gz`` or the uncompressed ``<name>``
@@ -138,7 +159,7 @@ def fetch(name: str, *, mirrors: list[str] | None = None, retries: int | None = 
 
     mirrors = MIRRORS if mirrors is None else mirrors
     retries = RETRIES if retries is None else retries
-    failures = []
+    failures: dict[str, Exception] = {}
     for attempt in range(retries):
         if attempt:
             time.sleep(RETRY_BACKOFF_S * attempt)
@@ -151,11 +172,10 @@ def fetch(name: str, *, mirrors: list[str] | None = None, retries: int | None = 
             # URLError, HTTPError, timeouts and SSL errors are OSErrors; a connection
             # dropped mid-body is an HTTPException; a short or wrong body fails the md5.
             except (OSError, http.client.HTTPException, ChecksumError) as err:
-                failures.append(f"{url}: {err}")
-                _say(verbose, f"  failed: {url}: {err}")
-    shown = "\n  ".join(failures[-len(mirrors):])
+                failures[url] = err                  # each mirror once, with its last error
+    shown = "\n  ".join(f"{url}: {err}" for url, err in failures.items())
     raise DownloadError(f"could not download {name} after {retries} round(s) over "
-                        f"{len(mirrors)} mirror(s); last errors:\n  {shown}")
+                        f"{len(mirrors)} mirror(s):\n  {shown}")
 
 
 def _get(url: str, timeout: float, verbose: bool) -> bytes:

@@ -71,7 +71,7 @@ SCHEMA = {
         "bias": Key(bool, True, doc="MLP"),
     },
     "Data": {
-        "dir": Key((str, type(None)), None, doc="MNIST directory; default $MINIDL_DATA or data/"),
+        "dir": Key((str, type(None)), None, doc="MNIST folder; null: the data home, or ./data"),
         "train_csv": Key((str, type(None)), None, doc="course-format CSV instead of the IDX files"),
         "test_csv": Key((str, type(None)), None),
         "val_fraction": Key(float, 0.2, fraction,
