@@ -13,9 +13,9 @@ one BLAS thread (default: all cores); ``--executor dask`` needs
 ``pip install -e '.[dist]'``.  Exit status 1 if a point failed.
 """
 from minidl.runs.cli import main
-from minidl.runs.sweep_runner import FLAGS, SCHEMA, check, run, run_folder
+from minidl.runs.sweep_runner import FLAGS, SCHEMA, check, data_sections, run, run_folder
 
-__all__ = ["SCHEMA", "FLAGS", "check", "run", "run_folder"]
+__all__ = ["SCHEMA", "FLAGS", "check", "data_sections", "run", "run_folder"]
 
 if __name__ == "__main__":
     raise SystemExit(main(__name__))

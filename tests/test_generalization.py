@@ -21,7 +21,7 @@ from conftest import run_args, signal_when_rows
 from experiments.mlds import batch_size_flatness, interpolation, parameter_count, random_labels
 from minidl.analysis import (flatten_params, interpolate, interpolation_alphas, interpolation_curve,
                              output_jacobian, sensitivity, sharpness)
-from minidl.runs.cli import load_config
+from minidl.runs.cli import load_config, main
 from minidl.runs.config import ConfigError
 from minidl.data import shuffle_labels
 from minidl.layers import Linear
@@ -229,6 +229,19 @@ def test_parameter_count_smoke(tmp_path, real_mnist_dir):
     for name in ("loss_vs_params.png", "accuracy_vs_params.png", "results.csv"):
         assert (run_dir / name).is_file(), name
     assert len(list((run_dir / "sweep-models").glob("*/curves.png"))) == 3      # every model's own run folder
+
+
+@pytest.mark.integration
+def test_a_grid_study_resumed_trains_only_the_models_that_did_not_finish(tmp_path, real_mnist_dir):
+    run_dir = run_args(parameter_count, _study_args("parameter_count.yaml", tmp_path, real_mnist_dir,
+                                               "Study.widths=[5, 10]"))
+    kept, redo = sorted((run_dir / "sweep-models").glob("*/summary.json"))
+    kept_written = (kept.parent / "metrics.csv").stat().st_mtime_ns
+    redo.unlink()                                # as if the study had been stopped while this model trained
+    (run_dir / "summary.json").unlink()
+    assert main(parameter_count, ["--resume", str(run_dir)]) == 0
+    assert (kept.parent / "metrics.csv").stat().st_mtime_ns == kept_written      # not trained again
+    assert redo.is_file() and len(json.loads((run_dir / "summary.json").read_text())["models"]) == 2
 
 
 @pytest.mark.integration

@@ -93,10 +93,12 @@ def test_divergence_is_reported_not_crashed(tmp_path):
     assert any("diverged" in line for line in lines)
 
 
-def test_unwritable_output_dir_fails_before_training(tmp_path, capsys):
+@pytest.mark.integration
+def test_unwritable_output_dir_fails_before_training(tmp_path, real_mnist_dir, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    code = main(train_cli, ["configs/config_twolayer.yaml", "--set", f"Output.dir={blocker}/runs"])
+    code = main(train_cli, ["configs/config_twolayer.yaml", "--set", f"Output.dir={blocker}/runs",
+                            "--set", f"Data.dir={real_mnist_dir}"])
     assert code == 2
     assert "cannot write to output directory" in capsys.readouterr().err
 

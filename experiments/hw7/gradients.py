@@ -40,6 +40,7 @@ from pathlib import Path
 from minidl.runs.cli import main
 from minidl.runs.config import REQUIRED, ConfigError, Key, apply_overrides, as_overrides, dotted_keys, load_yaml
 from minidl.runs.folder import read_metrics, write_summary
+from minidl.training.signals import raise_if_interrupted
 
 SCHEMA = {
     "Study": {
@@ -94,6 +95,13 @@ def training_configs(cfg: dict) -> dict:
             for label, path in cfg["Study"]["runs"].items()}
 
 
+def data_sections(cfg: dict) -> list[dict]:
+    """The networks' Data sections (none when Study.from_runs reads finished runs)."""
+    if cfg["Study"]["from_runs"] is not None:
+        return []
+    return [train_cfg["Data"] for train_cfg in training_configs(cfg).values()]
+
+
 def _final_acc(rows: list[dict]) -> float:
     key = "test_acc" if "test_acc" in rows[-1] else "val_acc"
     return float(rows[-1][key])
@@ -112,6 +120,7 @@ def train_or_read(cfg: dict, run_dir: Path, log) -> dict:
         folders[label] = run_dir / label
         started = time.perf_counter()
         summary = write_summary(folders[label], run_training(train_cfg, folders[label], log=log), started)
+        raise_if_interrupted(summary, f"stopped while training {label}")
         if summary["status"] != "completed":
             log(f"{label}: {summary['status']} ({summary.get('message', '')}); plotting the epochs it finished")
     return folders

@@ -31,7 +31,7 @@ import numpy as np
 
 from minidl.runs.cli import main
 from minidl.runs.config import ConfigError, Key, optional_positive_int, positive, positive_int
-from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
+from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, resume_by_rerun, train_grid, train_test_metrics
 
 
 def _epsilons(value):
@@ -166,6 +166,9 @@ def _plot(cfg: dict, rows: list[dict], setting: str, n_test: int, n_sharp: int, 
 
 
 check = grid_check(batch_points)
+
+resume = resume_by_rerun(run)     # --resume RUN_DIR: the models that finished are kept
+
 
 if __name__ == "__main__":
     raise SystemExit(main(__name__))

@@ -26,7 +26,7 @@ import numpy as np
 
 from minidl.runs.cli import main
 from minidl.runs.config import ConfigError, Key, is_number, positive_int
-from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, train_grid, train_test_metrics
+from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, resume_by_rerun, train_grid, train_test_metrics
 
 SCHEMA = {
     **GRID_SCHEMA,
@@ -101,6 +101,9 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
 
 
 check = grid_check(two_points)
+
+resume = resume_by_rerun(run)     # --resume RUN_DIR: the models that finished are kept
+
 
 if __name__ == "__main__":
     raise SystemExit(main(__name__))

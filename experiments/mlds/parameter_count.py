@@ -19,7 +19,7 @@ from pathlib import Path
 
 from minidl.runs.cli import main
 from minidl.runs.config import Key, positive_int
-from minidl.runs.study_grid import TRAINING_KEY, grid_check, load_model, load_splits, train_grid, train_test_metrics
+from minidl.runs.study_grid import TRAINING_KEY, grid_check, load_model, load_splits, resume_by_rerun, train_grid, train_test_metrics
 
 
 def _widths(value):
@@ -73,6 +73,9 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
 
 
 check = grid_check(grid_points)
+
+resume = resume_by_rerun(run)     # --resume RUN_DIR: the models that finished are kept
+
 
 if __name__ == "__main__":
     raise SystemExit(main(__name__))

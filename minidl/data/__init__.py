@@ -11,7 +11,7 @@ Typical use::
 
 Where things are:
 
-- ``download``    data directory ($MINIDL_DATA or ./data), ensure_mnist, and the
+- ``download``    the data home ($MINIDL_DATA, else ~/.local/share/minidl), ensure_mnist, and the
                   MIRRORS / MNIST_MD5 tables (patch them there, e.g. in tests)
 - ``idx``         the original IDX files (.gz or raw): load_idx
 - ``csvfile``     the course CSV format: load_csv (cached), write_csv
@@ -26,16 +26,16 @@ Importing this package reads no files and opens no connections.
 from minidl.data.batches import (epoch_batches, iterate_minibatches, sample_with_replacement, shuffle_labels,
                                  subset, train_val_split)
 from minidl.data.csvfile import format_csv, load_csv, parse_csv_bytes, write_csv
-from minidl.data.download import copy_mnist, default_data_dir, download_mnist, ensure_mnist
+from minidl.data.download import copy_mnist, data_home, default_data_dir, download_mnist, ensure_mnist
 from minidl.data.errors import ChecksumError, DataError, DownloadError
 from minidl.data.idx import load_idx
-from minidl.data.mnist import SPLITS, load_mnist, load_normalized_mnist, load_train_test, mnist_to_csv
+from minidl.data.mnist import SPLITS, find_data, load_mnist, load_normalized_mnist, load_train_test, mnist_to_csv
 
 __all__ = [
     "ChecksumError", "DataError", "DownloadError",
     "SPLITS",
-    "copy_mnist", "default_data_dir", "download_mnist", "ensure_mnist",
-    "epoch_batches", "format_csv", "iterate_minibatches", "load_csv", "load_idx", "load_mnist",
+    "copy_mnist", "data_home", "default_data_dir", "download_mnist", "ensure_mnist",
+    "epoch_batches", "find_data", "format_csv", "iterate_minibatches", "load_csv", "load_idx", "load_mnist",
     "load_normalized_mnist", "load_train_test", "mnist_to_csv", "parse_csv_bytes", "sample_with_replacement",
     "shuffle_labels", "subset", "train_val_split", "write_csv",
 ]

@@ -25,7 +25,7 @@ def load_mnist(split: str, data_dir: str | os.PathLike | None = None
 
     Inputs:
     - split: 'train' (60,000 images) or 'test' (10,000 images).
-    - data_dir: defaults to ``$MINIDL_DATA`` or ``data/``; missing files are
+    - data_dir: defaults to the data home (``minidl.data.default_data_dir``); missing files are
       downloaded first (:func:`~minidl.data.download.ensure_mnist`).
 
     Returns:
@@ -33,6 +33,25 @@ def load_mnist(split: str, data_dir: str | os.PathLike | None = None
     - y: (N,) int64 array of labels 0..9.
     """
     return load_idx(*_idx_paths(split, data_dir))
+
+
+def find_data(section: dict, where: str = "config") -> None:
+    """Make sure the data a config's ``Data`` section names can be read, before a run starts.
+
+    ``section`` may name course CSV files (``train_csv``, ``test_csv``), which must
+    exist, and an MNIST folder (``dir``; None: the data home, or ./data), whose four
+    files are downloaded now if missing.  Raises DataError naming ``where`` and the key.
+    """
+    from minidl.data.errors import DataError
+    for key in ("train_csv", "test_csv"):
+        path = section.get(key)
+        if path and not Path(path).is_file():
+            raise DataError(f"{where}: Data.{key}: no such file {path}")
+    if not (section.get("train_csv") and section.get("test_csv")):
+        try:
+            ensure_mnist(section.get("dir"))
+        except DataError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
 
 
 def load_train_test(data_dir: str | os.PathLike | None = None, subset: int | None = None):

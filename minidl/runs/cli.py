@@ -33,6 +33,7 @@ interrupted it (130, 143).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import signal
 import sys
@@ -41,7 +42,10 @@ from pathlib import Path
 from types import ModuleType
 
 from minidl.runs.config import ConfigError, Key, apply_overrides, load_yaml, validate
-from minidl.runs.folder import create_run_dir, write_config, write_summary
+from minidl.data import find_data
+from minidl.runs.folder import create_run_dir, interrupted_summary, lock_run_folder, write_config, write_summary
+from minidl.training.signals import Interrupted, SignalGuard, phase
+from minidl.util.fileio import WriteError
 from minidl.util.threads import blas_thread_limit
 
 __all__ = ["OUTPUT_SCHEMA", "schema_of", "resolve_config", "load_config", "run_study", "resume_study", "main",
@@ -80,26 +84,44 @@ def load_config(study, path, overrides=()) -> dict:
     return resolve_config(study, apply_overrides(load_yaml(path), overrides), str(path))
 
 
+def data_sections(study, cfg: dict) -> list[dict]:
+    """The MNIST ``Data`` sections a run reads: the study's ``data_sections(cfg)``, else the
+    config's ``Data`` section if it has a ``dir`` key, and the grid studies' ``Training.Data``."""
+    if hasattr(study, "data_sections"):
+        return list(study.data_sections(cfg))
+    sections = [cfg["Data"]] if isinstance(cfg.get("Data"), dict) and "dir" in cfg["Data"] else []
+    if isinstance(cfg.get("Training"), dict):
+        sections.append(cfg["Training"].get("Data") or {})
+    return sections
+
+
+def _find_data(study, cfg: dict, where: str) -> None:
+    phase("finding the data")
+    for section in data_sections(study, cfg):
+        find_data(section, where)
+
+
 def run_study(study, config, overrides=(), log=print) -> tuple[Path, dict]:
-    """Validate, make the run folder, write config.yaml, run, write summary.json.
+    """Validate, find the data, make the run folder, write config.yaml, run, write summary.json.
 
     ``config`` is the path of a YAML file, or a config dict.  Returns ``(run folder, summary)``.
+    Ctrl-C or SIGTERM at any moment after the folder exists still ends with summary.json.
     """
     study = _study(study)
-    if isinstance(config, dict):
-        cfg = resolve_config(study, apply_overrides(config, overrides), "config dict")
-        stem = study.__name__.rsplit(".", 1)[-1]
-    else:
-        cfg, stem = load_config(study, config, overrides), Path(config).stem
-    if hasattr(study, "run_folder"):
-        run_dir = study.run_folder(cfg, stem)
-    else:
-        run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or stem)
-    write_config(run_dir, cfg)
-    started = time.perf_counter()
-    with blas_thread_limit(getattr(study, "BLAS_THREADS", None)):
-        summary = study.run(cfg, run_dir, log=log)
-    return run_dir, write_summary(run_dir, summary, started)
+    with SignalGuard(log):
+        phase("checking the config")
+        if isinstance(config, dict):
+            where, stem = "config dict", study.__name__.rsplit(".", 1)[-1]
+            cfg = resolve_config(study, apply_overrides(config, overrides), where)
+        else:
+            where, stem = str(config), Path(config).stem
+            cfg = load_config(study, config, overrides)
+        _find_data(study, cfg, where)
+        if hasattr(study, "run_folder"):
+            run_dir = study.run_folder(cfg, stem)
+        else:
+            run_dir = create_run_dir(cfg["Output"]["dir"], cfg["Output"]["name"] or stem)
+        return run_dir, _run_in(study, run_dir, lambda: study.run(cfg, run_dir, log=log), cfg)
 
 
 def resume_study(study, run_dir, config=None, overrides=(), log=print) -> tuple[Path, dict]:
@@ -107,19 +129,45 @@ def resume_study(study, run_dir, config=None, overrides=(), log=print) -> tuple[
     study = _study(study)
     run_dir = Path(run_dir)
     saved = run_dir / "config.yaml"
-    if not saved.is_file():
-        raise ConfigError(f"{run_dir}: not a run folder (no config.yaml); expected e.g. runs/config_exp-<timestamp>")
-    cfg = load_config(study, config or saved, overrides)
+    with SignalGuard(log):
+        if not saved.is_file():
+            raise ConfigError(f"{run_dir}: not a run folder (no config.yaml); expected e.g. runs/config_exp-<timestamp>")
+        cfg = load_config(study, config or saved, overrides)
+        return run_dir, _run_in(study, run_dir, lambda: study.resume(run_dir, cfg, log=log))
+
+
+def _run_in(study, run_dir: Path, work, cfg: dict | None = None) -> dict:
+    """Lock ``run_dir``, write config.yaml (if ``cfg``), do ``work()``, write summary.json.
+
+    An interruption ends with an ``interrupted`` summary; a failed write (disk full)
+    with a ``failed`` one where it can still be written, and the WriteError.
+    """
     started = time.perf_counter()
-    with blas_thread_limit(getattr(study, "BLAS_THREADS", None)):
-        summary = study.resume(run_dir, cfg, log=log)
-    return run_dir, write_summary(run_dir, summary, started)
+    with lock_run_folder(run_dir):
+        try:
+            if cfg is not None:
+                write_config(run_dir, cfg)
+            with blas_thread_limit(getattr(study, "BLAS_THREADS", None)):
+                summary = work()
+        except Interrupted as exc:
+            summary = interrupted_summary(run_dir, exc)
+        except WriteError as exc:
+            with contextlib.suppress(WriteError):
+                write_summary(run_dir, {"status": "failed", "error": str(exc)}, started)
+            raise
+        guard = SignalGuard.active
+        with guard.hold() if guard else contextlib.nullcontext():
+            phase("writing the summary")
+            summary = write_summary(run_dir, summary, started)
+            if guard and guard.signum and not summary.get("signal"):     # it came during the last steps
+                summary = write_summary(run_dir, {**summary, "signal": signal.Signals(guard.signum).name})
+    return summary
 
 
 def exit_status(summary: dict) -> int:
-    """0 for a run that ended normally, 1 diverged or failed, 128 + signal number interrupted."""
+    """0 for a run that ended normally, 1 diverged or failed, 128 + signal number when a signal came."""
     status = summary.get("status")
-    if status == "interrupted" and summary.get("signal"):
+    if summary.get("signal"):
         return 128 + int(signal.Signals[summary["signal"]])
     return 1 if status in ("diverged", "failed") else 0
 
@@ -176,6 +224,9 @@ def main(study, argv=None) -> int:
         study = sys.modules["__main__"]
     try:
         return _command(_study(study), argv)
-    except ValueError as exc:          # ConfigError, DataError, CheckpointError are all ValueErrors
+    except ValueError as exc:          # ConfigError, DataError, CheckpointError, WriteError are all ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:         # before the run folder existed: nothing to keep
+        print(f"{exc}; nothing was written", file=sys.stderr)
+        return 128 + (exc.signum or signal.SIGINT)

@@ -32,15 +32,19 @@ draws them on the client.
 """
 from __future__ import annotations
 
+import contextlib
+
 import importlib.util
 import os
+import signal
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from minidl.runs.config import ConfigError
-from minidl.runs.folder import write_config, write_summary
+from minidl.runs.folder import interrupted_summary, write_config, write_summary
+from minidl.training.signals import SIGNALS, Interrupted, SignalGuard
 from minidl.util.fileio import atomic_write_bytes
 from minidl.util.threads import BLAS_THREAD_VARS, restore_environ, set_blas_threads
 
@@ -66,17 +70,28 @@ def run_point(cfg: dict, run_dir: str | Path) -> dict:
     started = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        from minidl.runs.job import run_training
-        with open(run_dir / "train.log", "w") as log_file:
-            def log(line):
-                log_file.write(line + "\n")
-                log_file.flush()
-            summary = run_training(cfg, run_dir, log=log, plot=False)
-    except Exception as exc:  # noqa: BLE001 - one bad point must not stop the sweep
-        summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                   "traceback": traceback.format_exc()}
-    return write_summary(run_dir, summary, started)
+    with open(run_dir / "train.log", "w") as log_file:
+        def log(line):
+            log_file.write(line + "\n")
+            log_file.flush()
+        with SignalGuard(log):          # in a worker process: the sweep's SIGTERM stops this point cleanly
+            try:
+                from minidl.runs.job import run_training
+                summary = run_training(cfg, run_dir, log=log, plot=False)
+            except Interrupted as exc:
+                summary = interrupted_summary(run_dir, exc)
+            except Exception as exc:  # noqa: BLE001 - one bad point must not stop the sweep
+                summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                           "traceback": traceback.format_exc()}
+            with SignalGuard.active.hold() if SignalGuard.active else contextlib.nullcontext():
+                return write_summary(run_dir, summary, started)
+
+
+def _ignore_stop_signals() -> None:
+    """A pool worker's start: SIGINT and SIGTERM do nothing while it waits for a point (``run_point``
+    handles them while one trains), so a stopped sweep's idle workers do not die and break the pool."""
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 # ---- the local process pool ------------------------------------------------------
@@ -102,7 +117,8 @@ def pinned_process_pool(workers: int):
 
     saved = set_blas_threads(1)
     try:
-        return PinnedPool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        return PinnedPool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                          initializer=_ignore_stop_signals)
     except BaseException:
         restore_environ(saved)
         raise
@@ -120,9 +136,16 @@ class LocalExecutor:
             self.pool = pinned_process_pool(self.workers)
         return self
 
-    def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown()
+    def __exit__(self, exc_type, *exc):
+        if self.pool is None:
+            return
+        if exc_type is not None:        # e.g. Interrupted: stop the running points too, cleanly, then wait
+            # SIGTERM to each worker: its training stops at a batch boundary and writes its files.
+            # (``_processes`` is private, but the pool offers no public list of its workers.)
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                with contextlib.suppress(OSError):
+                    process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
 
     def describe(self) -> str:
         return f"{self.workers} local worker process{'es' if self.workers > 1 else ''}"

@@ -5,20 +5,30 @@
         metrics.csv     one row per epoch, appended and flushed as it goes
         summary.json    final numbers, written atomically
         *.png           figures
+        .lock           held by the process that writes into the folder
 
 ``create_run_dir`` fails *before* any training if the folder cannot be written.
+``lock_run_folder`` makes sure that only one process writes into a folder: a
+sweep started twice, or a run resumed twice at once, is refused.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
+import signal
 import time
 from pathlib import Path
 
-from minidl.util.fileio import atomic_write_json, atomic_write_text
+from minidl.util.fileio import WriteError, atomic_write_json, atomic_write_text
 
-__all__ = ["create_run_dir", "write_config", "write_summary", "MetricsWriter", "read_metrics"]
+__all__ = ["create_run_dir", "lock_run_folder", "FolderBusy", "write_config", "write_summary",
+           "interrupted_summary", "MetricsWriter", "read_metrics"]
+
+
+class FolderBusy(ValueError):
+    """Another process is writing into this run folder."""
 
 
 def create_run_dir(output_dir: str | os.PathLike = "runs", name: str = "run", timestamp: bool = True) -> Path:
@@ -43,6 +53,29 @@ def create_run_dir(output_dir: str | os.PathLike = "runs", name: str = "run", ti
     except OSError as exc:
         raise ValueError(f"cannot write to output directory {base}: {exc.strerror or exc}") from None
     return path
+
+
+@contextlib.contextmanager
+def lock_run_folder(run_dir: str | os.PathLike):
+    """Hold ``run_dir/.lock`` (an OS file lock, released when the process ends, even by
+    SIGKILL) while the block runs.  If another process holds it, raise ``FolderBusy``
+    at once: the second of two identical sweeps, or of two resumes of one run, refuses
+    to start instead of writing the same files as the first.
+    """
+    from filelock import FileLock, Timeout
+    path = Path(run_dir) / ".lock"
+    lock = FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise FolderBusy(f"{run_dir} is in use: another process is writing into it (it holds {path}). "
+                         "Wait for it to finish, or stop it first") from None
+    except OSError as exc:
+        raise WriteError(path, exc) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_config(run_dir: Path, cfg: dict) -> None:
@@ -76,6 +109,17 @@ def write_summary(run_dir: Path, summary: dict, started: float | None = None) ->
     return summary
 
 
+def interrupted_summary(run_dir: Path, exc) -> dict:
+    """The summary of a run stopped outside training: status, signal, message, epochs on disk."""
+    summary = {"status": "interrupted", "signal": signal.Signals(exc.signum).name if exc.signum else None,
+               "message": str(exc)}
+    metrics = Path(run_dir) / "metrics.csv"
+    if metrics.is_file():
+        with open(metrics, "rb") as f:
+            summary["epochs_completed"] = max(sum(1 for _ in f) - 1, 0)
+    return summary
+
+
 class MetricsWriter:
     """Append rows to a CSV, flushing each one, so a killed run keeps every finished epoch.
 
@@ -90,7 +134,10 @@ class MetricsWriter:
             with open(self.path, newline="") as f:
                 self.fields = next(csv.reader(f))
         elif not append:
-            self.path.write_text("")
+            try:
+                self.path.write_text("")
+            except OSError as exc:
+                raise WriteError(self.path, exc) from None
 
     def write(self, row: dict) -> None:
         new = self.fields is None
@@ -98,13 +145,16 @@ class MetricsWriter:
             self.fields = list(row)
         elif list(row) != self.fields:
             raise ValueError(f"{self.path}: row keys {list(row)} differ from the header {self.fields}")
-        with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields)
-            if new:
-                writer.writeheader()
-            writer.writerow({k: _format(v) for k, v in row.items()})
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path, "a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.fields)
+                if new:
+                    writer.writeheader()
+                writer.writerow({k: _format(v) for k, v in row.items()})
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:       # a row cut short is dropped on resume (the checkpoint after it is missing)
+            raise WriteError(self.path, exc) from None
 
     def end_round(self, trainer, row: dict) -> None:
         self.write(row)

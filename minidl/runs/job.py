@@ -33,7 +33,7 @@ from minidl.runs.job_config import build_model, build_optimizer, build_scheduler
 from minidl.training import Trainer
 from minidl.training.callbacks import GradientStats, KeepBest, OnRound
 from minidl.training.checkpoint import CheckpointError, restore, save_checkpoint
-from minidl.training.signals import StopOnSignals
+from minidl.training.signals import StopOnSignals, phase
 from minidl.util.fileio import atomic_write_text
 
 __all__ = ["load_data", "run_training", "plot_run", "resume_training", "config_differences", "RESUMABLE_KEYS"]
@@ -145,10 +145,12 @@ class TrainingRun:
         if self.stopped_by:
             summary["signal"] = self.stopped_by
         if self.rows:
+            phase("evaluating the test set")
             restore(self.run_dir / "best.npz", self.model)
             te = self.trainer.evaluate(*self.data["test"])
             summary.update(test_acc=te["acc"], test_loss=te["loss"])
             if plot:
+                phase("drawing figures")
                 plot_run(self.run_dir, self.cfg, self.rows)
             self.log(f"test accuracy of the best model (epoch {self.best.epoch}): {te['acc']:.4f}")
         return summary
@@ -173,6 +175,7 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, callbacks=(), log=_l
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_config(run_dir, cfg)
+    phase("loading the data")
     run = TrainingRun(cfg, run_dir, data if data is not None else load_data(cfg), callbacks, log)
     n_train, n_eval = len(run.data["train"][0]), len(run.data[run.split][0])
     log(f"{run_dir.name}: {type(run.model).__name__} {run.model.num_parameters():,} parameters, "
@@ -216,6 +219,7 @@ def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, cal
                               f"may change. Differing keys: " + "; ".join(changed))
         saved["Train"]["epochs"], saved["Train"]["debug"] = cfg["Train"]["epochs"], cfg["Train"]["debug"]
         write_config(run_dir, saved)
+    phase("loading the data")
     run = TrainingRun(saved, run_dir, data if data is not None else load_data(saved), callbacks, log)
     run.restore_last()
     log(f"{run_dir.name}: resuming after epoch {run.trainer.epoch} of {saved['Train']['epochs']}")

@@ -18,6 +18,9 @@ folder: config.yaml, metrics.csv, curves.png, last.npz.  So the training of
 every model can be inspected, and nothing here is a second training loop.
 ``load_model`` rebuilds a trained network from its folder.
 
+``--resume RUN_DIR`` runs a study again into its folder (``resume_by_rerun``):
+the sweep runner skips the models that finished, and trains the others.
+
 Every point's config is resolved (validated) before any training starts.
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ import numpy as np
 
 from minidl.runs.config import REQUIRED, ConfigError, Key
 
-__all__ = ["GRID_SCHEMA", "TRAINING_KEY", "Trained", "IncompleteGrid", "resolve_points", "grid_check", "train_grid", "load_model", "load_splits",
+__all__ = ["GRID_SCHEMA", "TRAINING_KEY", "Trained", "IncompleteGrid", "resolve_points", "grid_check", "resume_by_rerun", "train_grid", "load_model", "load_splits",
            "train_test_metrics"]
 
 TRAINING_KEY = Key(dict, REQUIRED, doc="a main-job training config (Model, Train, Data) shared by every model")
@@ -70,6 +73,16 @@ def grid_check(points_of):
     def check(cfg: dict, where: str) -> None:
         resolve_points(cfg["Training"], points_of(cfg, where), f"{where} (Training)")
     return check
+
+
+def resume_by_rerun(run):
+    """A grid study's ``resume``: ``run`` again into the same folder, where the models that
+    finished are found and skipped, so only the unfinished ones train."""
+    def resume(run_dir, cfg: dict, log=print) -> dict:
+        log(f"{Path(run_dir).name}: resuming; the models that finished are kept")
+        return run(cfg, Path(run_dir), log=log)
+    resume.__doc__ = f"Continue {run.__module__}: the models that finished are kept, the others trained."
+    return resume
 
 
 def train_grid(training: dict, points: list[dict], run_dir: Path, workers: int, log=print) -> list[Trained]:

@@ -50,9 +50,10 @@ from minidl.runs.config import (REQUIRED, ConfigError, Key, apply_overrides, as_
                                 validate)
 from minidl.runs.executors import make_executor
 from minidl.runs.folder import create_run_dir, read_metrics
+from minidl.training.signals import phase, raise_if_interrupted
 from minidl.util.fileio import atomic_write_text
 
-__all__ = ["SCHEMA", "FLAGS", "Sweep", "check", "run", "run_folder", "sweep_folder", "expand_grid", "run_sweep",
+__all__ = ["SCHEMA", "FLAGS", "Sweep", "check", "data_sections", "run", "run_folder", "sweep_folder", "expand_grid", "run_sweep",
            "point_id", "point_label", "resolve_point", "aggregate_over_seeds"]
 
 SEED_KEY = "Train.seed"
@@ -103,6 +104,13 @@ def check(cfg: dict, where: str) -> None:
     sweep = sweep_of(cfg, where)
     for point in sweep.points:
         resolve_point(sweep.base_cfg, point, where)
+
+
+def data_sections(cfg: dict) -> list[dict]:
+    """The distinct Data sections of the points: the entry point finds the data before any work."""
+    sweep = sweep_of(cfg)
+    sections = [resolve_point(sweep.base_cfg, point, sweep.name)["Data"] for point in sweep.points]
+    return list({json.dumps(section, sort_keys=True): section for section in sections}.values())
 
 
 def sweep_of(cfg: dict, where: str = "sweep") -> Sweep:
@@ -232,6 +240,7 @@ def run_sweep(sweep: Sweep, sweep_dir: Path, workers: int | None = None, executo
 
     def record(i: int, summary: dict) -> None:
         """A point has finished and its folder is on disk: draw its curves, log it, rewrite results.csv."""
+        phase("recording a finished point")
         results[i] = summary
         _plot_point(folders[i], cfgs[i])
         done = sum(r is not None for r in results)
@@ -240,6 +249,7 @@ def run_sweep(sweep: Sweep, sweep_dir: Path, workers: int | None = None, executo
         log(f"[{done}/{total}] {point_label(sweep.points[i])}: {summary['status']} {tail}  "
             f"({time.perf_counter() - t0:.0f} s)")
         _write_results(sweep_dir, _rows(sweep, folders, results))
+        raise_if_interrupted(summary, f"sweep stopped after {done} of {total} points")   # a point ran here
 
     if todo:
         n_workers = min(workers or os.cpu_count() or 1, len(todo))
@@ -249,6 +259,7 @@ def run_sweep(sweep: Sweep, sweep_dir: Path, workers: int | None = None, executo
                 record(i, summary)
     rows = _rows(sweep, folders, results)
     _write_results(sweep_dir, rows)
+    phase("drawing the comparison")
     _write_comparison(sweep, sweep_dir, folders, rows, log)
     log(f"sweep finished in {time.perf_counter() - t0:.1f} s: {sweep_dir / 'results.csv'}, {sweep_dir / 'comparison.png'}")
     return rows

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minidl.data.batches import epoch_batches
+from minidl.training.signals import Interrupted
 from minidl.util.progress import progress_bar
 
 __all__ = ["Trainer", "FitResult", "Diverged", "Interrupted", "accuracy", "evaluate"]
@@ -48,10 +49,6 @@ class Diverged(ArithmeticError):
         self.epoch, self.batch, self.lr = epoch, batch, lr
         super().__init__(f"training diverged: the {what} became non-finite at epoch {epoch}, batch {batch} "
                          f"with learning rate {lr:g}; try a lower learning rate (e.g. {lr / 10:g})")
-
-
-class Interrupted(Exception):
-    """Training stopped at a batch boundary because a stop was requested (Ctrl-C / SIGTERM)."""
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
@@ -136,7 +133,7 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         for batch, idx in enumerate(batches):
             if self.stop_requested:
-                raise Interrupted(f"stopped during epoch {self.epoch + 1} at batch {batch}")
+                raise Interrupted(f"stopped during epoch {self.epoch + 1} at batch {batch}", self.stop_requested)
             xb, yb = X[idx], y[idx]
             value, right = self.step(xb, yb, after_backward, batch)
             total_loss += value * len(yb)

@@ -22,20 +22,35 @@ def _umask() -> int:
     return mask
 
 
+class WriteError(ValueError):
+    """A file could not be written (disk full, permission lost, quota): names the file and the OS error."""
+
+    def __init__(self, path, error: OSError):
+        self.path, self.error = Path(path), error
+        reason = error.strerror or str(error)
+        super().__init__(f"cannot write {path}: {reason}; the files written before it are intact")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + os.replace)."""
+    """Write ``data`` to ``path`` atomically (temp file + fsync + os.replace).
+
+    A failing write (an OSError) leaves ``path`` as it was and raises ``WriteError``.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.chmod(tmp, 0o666 & ~_umask())    # mkstemp makes 0600; give the usual permissions of a new file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise WriteError(path, exc) from None
         raise
 
 
