@@ -9,12 +9,14 @@ disk, so the sweep can record it at once.  Two executors:
     A pool of ``workers`` processes on this machine, each pinned to one BLAS
     thread.  Each point trains straight into its run folder.
 
-``DaskExecutor(scheduler, workers)``
+``DaskExecutor(scheduler, workers, security)``
     Each point is a task on a Dask cluster: an existing one
-    (``scheduler='tcp://host:8786'``, started with ``dask scheduler`` and
+    (``scheduler='tls://host:8786'``, started with ``dask scheduler`` and
     ``dask worker``), or a ``LocalCluster`` of ``workers`` single-threaded
-    processes started here.  A worker trains in a scratch folder of its own and
-    sends the point's files back with the result; the client writes them into
+    processes started here.  A ``tls://`` scheduler needs this client's
+    certificates: ``security`` (a ``distributed.security.Security``), else
+    Dask's own configuration (``minidl.runs.dask_tls``).  A worker trains in a
+    scratch folder of its own and sends the point's files back with the result; the client writes them into
     the sweep folder.  So the sweep folder lives on the client only, and the
     workers need no shared filesystem (they do need MNIST: ``$MINIDL_DATA``, or
     they download it to their own ``data/``).
@@ -191,8 +193,13 @@ def write_point_files(run_dir: Path, cfg: dict, result: dict) -> None:
     write_summary(run_dir, result["summary"])
 
 
-def start_local_cluster(workers: int | None = None):
+def start_local_cluster(workers: int | None = None, security=None):
     """A ``LocalCluster`` of ``workers`` (default: all cores) single-threaded worker processes.
+
+    ``security`` (a ``distributed.security.Security``, e.g. ``Security.temporary()``)
+    makes every connection of the cluster TLS, scheduler at ``tls://127.0.0.1:PORT``,
+    open only to clients that show a certificate signed by its CA.  None: Dask's
+    configuration, which by default means plain TCP on 127.0.0.1.
 
     Each worker process uses one BLAS thread.  The variables must be set before
     NumPy is imported there, and the worker imports NumPy as soon as it imports
@@ -204,14 +211,20 @@ def start_local_cluster(workers: int | None = None):
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **{k: 1 for k in BLAS_THREAD_VARS}}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES})
+                            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES}, security=security)
 
 
 class DaskExecutor:
-    """Points as tasks on a Dask cluster: the one at ``scheduler``, else a LocalCluster of ``workers``."""
+    """Points as tasks on a Dask cluster: the one at ``scheduler``, else a LocalCluster of ``workers``.
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, retries: int = RETRIES):
-        self.scheduler, self.workers, self.retries = scheduler, workers, retries
+    ``security``: the ``distributed.security.Security`` to connect (or to start the
+    local cluster) with; None reads Dask's configuration.  A ``tls://`` scheduler
+    without certificates is refused before connecting (``dask_tls.TLSConfigError``).
+    """
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, retries: int = RETRIES,
+                 security=None):
+        self.scheduler, self.workers, self.retries, self.security = scheduler, workers, retries, security
         self.cluster = self.client = None
 
     def __enter__(self):
@@ -220,15 +233,25 @@ class DaskExecutor:
         except ImportError:
             raise ExecutorError("--executor dask needs Dask distributed: pip install -e '.[dist]'") from None
         if self.scheduler:
-            try:
-                self.client = Client(self.scheduler, timeout="20s")
-            except OSError as exc:
-                raise ExecutorError(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
-                                    f"is `dask scheduler` running there?") from None
+            self.client = self._connect(Client)
         else:
-            self.cluster = start_local_cluster(self.workers)
+            self.cluster = start_local_cluster(self.workers, self.security)
             self.client = Client(self.cluster)
         return self
+
+    def _connect(self, Client):
+        """A client of the scheduler at ``self.scheduler``; a ``tls://`` one gets its certificates checked first."""
+        from minidl.runs.dask_tls import client_security
+        security = client_security(self.scheduler, self.security)
+        try:
+            return Client(self.scheduler, timeout="20s", security=security)
+        except OSError as exc:
+            hint = "is `dask scheduler` running there"
+            if self.scheduler.startswith("tls://"):
+                hint += ", with certificates from the same CA as this client's?"
+            else:
+                hint += f"? (one started with --tls-cert is at {self.scheduler.replace('tcp://', 'tls://', 1)})"
+            raise ExecutorError(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); {hint}") from None
 
     def __exit__(self, *exc):
         self.client.close()
