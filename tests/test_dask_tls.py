@@ -119,6 +119,30 @@ def test_the_scheduler_itself_refuses_a_client_that_shows_no_certificate(tls_clu
         tls12_handshake(cluster.scheduler_address, without)
 
 
+def test_the_local_cluster_serves_its_dashboard_on_this_machine_only(tls_cluster):
+    """The scheduler's HTTP server (dashboard, logs, call stacks) runs in this process: no socket on 0.0.0.0."""
+    import psutil
+    cluster, _ = tls_cluster
+    process = psutil.Process()
+    connections = process.net_connections(kind="tcp") if hasattr(process, "net_connections") else \
+        process.connections(kind="tcp")
+    listening = {(c.laddr.ip, c.laddr.port) for c in connections if c.status == psutil.CONN_LISTEN}
+    port = cluster.scheduler.http_server.port
+    assert listening and all(ip == "127.0.0.1" for ip, _ in listening), listening
+    assert ("127.0.0.1", port) in listening and cluster.dashboard_link.startswith("http://127.0.0.1:")
+
+
+def test_the_executors_own_local_cluster_lets_no_other_user_of_this_machine_in():
+    """127.0.0.1 is open to every user of the machine: `--executor dask` alone starts a TLS cluster."""
+    with DaskExecutor(workers=1) as executor:
+        address = executor.cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1:") and f"a local cluster at {address}" in executor.describe()
+        with pytest.raises(OSError):
+            distributed.Client(address.replace("tls://", "tcp://"), timeout="5s")
+        with pytest.raises(OSError, match="TLS certificate does not match"):
+            distributed.Client(address, timeout="5s", security=Security.temporary())
+
+
 def write_sweep(folder: Path, data_dir: Path) -> Path:
     """A 2-point sweep, 1 epoch on 500 digits, running into ``folder/runs``."""
     path = folder / "tiny.yaml"
