@@ -9,11 +9,15 @@ disk, so the sweep can record it at once.  Two executors:
     A pool of ``workers`` processes on this machine, each pinned to one BLAS
     thread.  Each point trains straight into its run folder.
 
-``DaskExecutor(scheduler, workers)``
+``DaskExecutor(scheduler, workers, security)``
     Each point is a task on a Dask cluster: an existing one
-    (``scheduler='tcp://host:8786'``, started with ``dask scheduler`` and
+    (``scheduler='tls://host:8786'``, started with ``dask scheduler`` and
     ``dask worker``), or a ``LocalCluster`` of ``workers`` single-threaded
-    processes started here.  A worker trains in a scratch folder of its own and
+    processes started here.  A ``tls://`` scheduler needs this client's
+    certificates: ``security`` (a ``distributed.security.Security``), else
+    Dask's own configuration (``minidl.runs.dask_tls``).  The local cluster is
+    TLS too, with throw-away certificates, so no other user of this machine
+    gets in.  A worker trains in a scratch folder of its own and
     sends the point's files back with the result; the client writes them into
     the sweep folder.  So the sweep folder lives on the client only, and the
     workers need no shared filesystem (they do need MNIST: ``$MINIDL_DATA``, or
@@ -53,6 +57,7 @@ __all__ = ["run_point", "pinned_process_pool", "LocalExecutor", "DaskExecutor", 
 
 RETRIES = 1            # a point whose training raises runs once more
 ALLOWED_FAILURES = 1   # a point whose worker dies runs once more (local cluster; a remote scheduler has its own)
+DASHBOARD = "127.0.0.1:8787"   # the local cluster's dashboard, for this machine only (Dask's ':8787': every interface)
 
 
 class ExecutorError(ConfigError):
@@ -214,8 +219,14 @@ def write_point_files(run_dir: Path, cfg: dict, result: dict) -> None:
     write_summary(run_dir, result["summary"])
 
 
-def start_local_cluster(workers: int | None = None):
+def start_local_cluster(workers: int | None = None, security=None):
     """A ``LocalCluster`` of ``workers`` (default: all cores) single-threaded worker processes.
+
+    ``security`` (a ``distributed.security.Security``, e.g. ``Security.temporary()``)
+    makes every connection of the cluster TLS, scheduler at ``tls://127.0.0.1:PORT``,
+    open only to clients that show a certificate signed by its CA.  None: Dask's
+    configuration, which by default means plain TCP on 127.0.0.1.  The dashboard
+    (logs, tasks, call stacks) is served on 127.0.0.1 too, not on every interface.
 
     Each worker process uses one BLAS thread.  The variables must be set before
     NumPy is imported there, and the worker imports NumPy as soon as it imports
@@ -227,14 +238,36 @@ def start_local_cluster(workers: int | None = None):
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **{k: 1 for k in BLAS_THREAD_VARS}}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES})
+                            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES}, security=security,
+                            dashboard_address=DASHBOARD)
+
+
+def throwaway_security():
+    """``Security.temporary()``: a CA and certificates that exist only in this process's memory.
+
+    A local cluster listens on 127.0.0.1, which every user of this machine can
+    reach; with these certificates, only this process gets in.  None (plain TCP)
+    when the ``cryptography`` package, which makes them, is missing.
+    """
+    from distributed.security import Security
+    try:
+        return Security.temporary()
+    except ImportError:
+        return None
 
 
 class DaskExecutor:
-    """Points as tasks on a Dask cluster: the one at ``scheduler``, else a LocalCluster of ``workers``."""
+    """Points as tasks on a Dask cluster: the one at ``scheduler``, else a LocalCluster of ``workers``.
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, retries: int = RETRIES):
-        self.scheduler, self.workers, self.retries = scheduler, workers, retries
+    ``security``: the ``distributed.security.Security`` to connect (or to start the
+    local cluster) with.  None: for a scheduler, Dask's configuration, and a
+    ``tls://`` one without certificates is refused before connecting
+    (``dask_tls.TLSConfigError``); for the local cluster, throw-away certificates.
+    """
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, retries: int = RETRIES,
+                 security=None):
+        self.scheduler, self.workers, self.retries, self.security = scheduler, workers, retries, security
         self.cluster = self.client = None
 
     def __enter__(self):
@@ -243,15 +276,26 @@ class DaskExecutor:
         except ImportError:
             raise ExecutorError("--executor dask needs Dask distributed: pip install -e '.[dist]'") from None
         if self.scheduler:
-            try:
-                self.client = Client(self.scheduler, timeout="20s")
-            except OSError as exc:
-                raise ExecutorError(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
-                                    f"is `dask scheduler` running there?") from None
+            self.client = self._connect(Client)
         else:
-            self.cluster = start_local_cluster(self.workers)
+            security = self.security if self.security is not None else throwaway_security()
+            self.cluster = start_local_cluster(self.workers, security)
             self.client = Client(self.cluster)
         return self
+
+    def _connect(self, Client):
+        """A client of the scheduler at ``self.scheduler``; a ``tls://`` one gets its certificates checked first."""
+        from minidl.runs.dask_tls import client_security
+        security = client_security(self.scheduler, self.security)
+        try:
+            return Client(self.scheduler, timeout="20s", security=security)
+        except OSError as exc:
+            hint = "is `dask scheduler` running there"
+            if self.scheduler.startswith("tls://"):
+                hint += ", with certificates from the same CA as this client's?"
+            else:
+                hint += f"? (one started with --tls-cert is at {self.scheduler.replace('tcp://', 'tls://', 1)})"
+            raise ExecutorError(f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); {hint}") from None
 
     def __exit__(self, *exc):
         self.client.close()
@@ -260,7 +304,7 @@ class DaskExecutor:
 
     def describe(self) -> str:
         n = len(self.client.nthreads())                  # {worker address: threads}, for every worker
-        where = self.scheduler or "a local cluster"
+        where = self.scheduler or f"a local cluster at {self.cluster.scheduler_address}"
         text = f"dask, {n} worker{'s' if n != 1 else ''} on {where}"
         if n == 0:
             text += " (none yet: points wait until `dask worker` processes connect)"

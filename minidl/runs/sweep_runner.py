@@ -68,7 +68,8 @@ SCHEMA = {
         "workers": Key((int, type(None)), None, doc="worker processes; null: all cores"),
         "executor": Key((str, type(None)), None, choices=["local", "dask", None],
                         doc="local processes, or a Dask cluster; null: dask when scheduler is set"),
-        "scheduler": Key((str, type(None)), None, doc="address of a running `dask scheduler`, tcp://HOST:8786"),
+        "scheduler": Key((str, type(None)), None,
+                         doc="address of a running `dask scheduler`, tls://HOST:8786 (certificates: docs/dask.md)"),
     },
     "Output": {"dir": Key(str, "runs")},
 }
@@ -223,7 +224,8 @@ def run_sweep(sweep: Sweep, sweep_dir: Path, workers: int | None = None, executo
 
     ``executor`` says where the points run (see ``minidl.runs.executors``): ``'local'``,
     a pool of ``workers`` processes (default: all cores), or ``'dask'``, the Dask
-    cluster at ``scheduler`` (``'tcp://host:8786'``), or without one a LocalCluster
+    cluster at ``scheduler`` (``'tls://host:8786'``, with this client's certificates
+    in Dask's configuration: ``minidl.runs.dask_tls``), or without one a LocalCluster
     of ``workers`` processes.  Either way the points are recorded here, on the
     client, as they finish: the point's run folder and ``curves.png``, and
     ``results.csv`` rewritten; the comparison figure is drawn at the end.
