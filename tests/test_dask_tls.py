@@ -185,10 +185,10 @@ def test_a_sweep_runs_on_the_tls_cluster_with_certificates_from_dask_environment
 
 # ---- the errors a user sees ----------------------------------------------------------------
 
-def test_a_tls_scheduler_without_certificates_is_a_config_error_naming_the_settings(tmp_path, capsys):
-    with dask.config.set(NO_CERTIFICATES):
+def test_a_tls_scheduler_without_certificates_is_a_config_error_naming_the_settings(tmp_path, capsys, real_mnist_dir):
+    with dask.config.set(NO_CERTIFICATES):      # the data is found first, before any folder: give it
         status = main(sweep_cli, [str(REPO / "configs/sweeps/twolayer_lr.yaml"), "--scheduler", "tls://10.0.0.5:8786",
-                                  "--set", f"Output.dir={tmp_path}"])
+                                  "--set", f"Output.dir={tmp_path}", "--set", f"Sweep.set.Data.dir={real_mnist_dir}"])
     error = capsys.readouterr().err
     assert status == 2
     assert error.startswith("error: cannot connect to tls://10.0.0.5:8786: a tls:// scheduler needs this client's "
