@@ -127,7 +127,8 @@ def test_eval_mode_uses_the_running_statistics_and_is_deterministic():
     y1, y2 = layer.eval().forward(x), layer.forward(x)
     np.testing.assert_array_equal(y1, y2)
     expected = (x - layer._per_feature(layer.running_mean)) / np.sqrt(layer._per_feature(layer.running_var) + 1e-5)
-    np.testing.assert_allclose(y1, expected * layer._per_feature(layer.gamma.data) + layer._per_feature(layer.beta.data))
+    gamma, beta = layer._per_feature(layer.gamma.data), layer._per_feature(layer.beta.data)
+    np.testing.assert_allclose(y1, expected * gamma + beta)
     # eval mode leaves the running statistics alone; one example is fine there
     for name, value in layer.state_dict().items():
         np.testing.assert_array_equal(value, before[name], err_msg=name)
@@ -187,7 +188,8 @@ def test_float32_in_float32_out(make, shape, mode):
 @pytest.mark.parametrize("layer, shape, fragment", [
     (BatchNorm1d(4), (8, 3), r"BatchNorm1d\(4\) expects input of shape \(N, 4\); got shape \(8, 3\)"),
     (BatchNorm1d(4), (8, 4, 2, 2), r"BatchNorm1d\(4\) expects input of shape \(N, 4\); got shape \(8, 4, 2, 2\)"),
-    (BatchNorm2d(16), (8, 3, 5, 5), r"BatchNorm2d\(16\) expects input of shape \(N, 16, H, W\); got shape \(8, 3, 5, 5\)"),
+    (BatchNorm2d(16), (8, 3, 5, 5),
+     r"BatchNorm2d\(16\) expects input of shape \(N, 16, H, W\); got shape \(8, 3, 5, 5\)"),
     (BatchNorm2d(16), (8, 16), r"BatchNorm2d\(16\) expects .* got shape \(8, 16\)"),
     (BatchNorm1d(4), (1, 4), r"BatchNorm1d\(4\) in training mode needs more than one value per feature"),
 ])

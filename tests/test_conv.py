@@ -181,7 +181,8 @@ def test_init_names_use_convolutional_fans():
 
 def test_repr_shows_what_differs_from_the_defaults():
     assert repr(Conv2d(1, 16, 5, padding=2)) == "Conv2d(1 -> 16, kernel_size=5, padding=2)"
-    assert repr(Conv2d(3, 8, (3, 5), stride=2, bias=False)) == "Conv2d(3 -> 8, kernel_size=(3, 5), stride=2, bias=False)"
+    text = "Conv2d(3 -> 8, kernel_size=(3, 5), stride=2, bias=False)"
+    assert repr(Conv2d(3, 8, (3, 5), stride=2, bias=False)) == text
 
 
 # ---------------------------------------------------------------- errors
