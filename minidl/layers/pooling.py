@@ -37,7 +37,7 @@ class _Pool2d(Layer):
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         return n, c, output_size(h, kh, sh), output_size(w, kw, sw)
 
-    def _to_windows(self, x) -> tuple[np.ndarray, tuple[int, int]]:
+    def _checked_chwn(self, x) -> tuple[np.ndarray, tuple[int, int]]:
         """Check x: (N, C, H, W); return x_t: (C, H, W, N) and (H_out, W_out)."""
         x = check_float_input(x, self)
         check_images(x, self, None, self.kernel_size)
@@ -75,7 +75,7 @@ class MaxPool2d(_Pool2d):
         """Inputs:  x: (N, C, H, W) float array.
         Returns: y: (N, C, H_out, W_out), each window's max, same dtype.  Caches x and y.
         """
-        x_t, out_hw = self._to_windows(x)
+        x_t, out_hw = self._checked_chwn(x)
         offsets = self._offsets(x_t, out_hw)
         y_t = next(offsets)[1].copy()
         for _, entries in offsets:             # a running max, kept in place: max(a, b, c) = max(max(a, b), c)
@@ -93,6 +93,8 @@ class MaxPool2d(_Pool2d):
         # arg-max and 0 for every other entry:
         #   dL/dx[n,c,p,q] = sum over the windows (h, w) whose arg-max is (p, q) of dout[n,c,h,w]
         # Where a window holds its max twice, the first in row-major order takes it, as in PyTorch.
+        # So go through the kernel offsets in that order; ``unclaimed`` marks the windows whose max
+        # no earlier offset has held, and the first offset that holds it takes the window's dout.
         unclaimed = np.ones(y_t.shape, dtype=bool)
 
         def pieces():
@@ -117,7 +119,7 @@ class AvgPool2d(_Pool2d):
         """Inputs:  x: (N, C, H, W) float array.
         Returns: y: (N, C, H_out, W_out), each window's mean, same dtype.  Caches the input shape.
         """
-        x_t, out_hw = self._to_windows(x)
+        x_t, out_hw = self._checked_chwn(x)
         offsets = self._offsets(x_t, out_hw)
         y_t = next(offsets)[1].copy()
         for _, entries in offsets:
