@@ -17,6 +17,13 @@ Therefore, for a 2-D shape ``(D_in, D_out)``::
 With that mapping every formula below gives the same distribution as the
 function of the same name in ``torch.nn.init``.
 
+A Conv2d weight has torch's own layout, ``(out_channels, in_channels, kH, kW)``,
+and torch's fans: each output sees ``in_channels * kH * kW`` inputs, each input
+reaches ``out_channels * kH * kW`` outputs::
+
+    fan_in  = shape[1] * shape[2] * shape[3]
+    fan_out = shape[0] * shape[2] * shape[3]
+
 Gains (``calculate_gain``), as in torch::
 
     linear, sigmoid: 1     tanh: 5/3     relu: sqrt(2)
@@ -49,9 +56,13 @@ def calculate_gain(nonlinearity: str, a: float = 0.0) -> float:
 
 
 def _fans(shape) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of shape (D_in, D_out)."""
+    """(fan_in, fan_out) of a weight of shape (D_in, D_out), or of a conv weight (C_out, C_in, kH, kW)."""
+    if len(shape) == 4:
+        receptive = int(shape[2]) * int(shape[3])
+        return int(shape[1]) * receptive, int(shape[0]) * receptive
     if len(shape) != 2:
-        raise ValueError(f"fan-based initializers need a 2-D weight shape (D_in, D_out); got {tuple(shape)}")
+        raise ValueError(f"fan-based initializers need a 2-D weight shape (D_in, D_out) or a conv weight shape "
+                         f"(C_out, C_in, kH, kW); got {tuple(shape)}")
     return int(shape[0]), int(shape[1])
 
 

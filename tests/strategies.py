@@ -130,3 +130,33 @@ def finite_differences_resolve(f, arrays, h: float = NETWORK_H, ratio: float = 1
     from minidl.gradcheck import numerical_gradient
     floor = ratio * max(abs(f(None)), 1.0)
     return all(a.size and np.abs(numerical_gradient(f, a, h)).max() >= floor for a in arrays)
+
+
+# ---- images, for the spatial layers -------------------------------------------
+def pairs(low: int, high: int) -> st.SearchStrategy:
+    """An int or an (int, int) pair in [low, high]: both forms a spatial layer accepts."""
+    return st.one_of(st.integers(low, high), st.tuples(st.integers(low, high), st.integers(low, high)))
+
+
+def as_pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+@st.composite
+def conv_settings(draw, max_side: int = 7):
+    """``dict(n, c, o, h, w, kernel_size, stride, padding, bias)`` for a small Conv2d whose
+    kernel fits the padded image; batch 1 is drawn often, channel counts up to 3."""
+    kernel, stride, padding = draw(pairs(1, 3)), draw(pairs(1, 3)), draw(pairs(0, 2))
+    (kh, kw), (ph, pw) = as_pair(kernel), as_pair(padding)
+    h = draw(st.integers(max(kh - 2 * ph, 1), max_side))
+    w = draw(st.integers(max(kw - 2 * pw, 1), max_side))
+    return dict(n=draw(batch_sizes), c=draw(st.integers(1, 3)), o=draw(st.integers(1, 3)), h=h, w=w,
+                kernel_size=kernel, stride=stride, padding=padding, bias=draw(st.booleans()))
+
+
+def distinct_float64_arrays(shape, rng: np.random.Generator) -> np.ndarray:
+    """float64 values in [-3, 3], evenly spaced and shuffled: no two within 6 / size of each
+    other, so a max-pool's arg-max is unique and no finite-difference step can change it."""
+    size = int(np.prod(shape))
+    values = np.linspace(-MAX_ABS, MAX_ABS, size) if size > 1 else np.array([0.5])
+    return rng.permutation(values).reshape(shape)

@@ -9,7 +9,8 @@ import pytest
 import minidl
 
 PUBLIC = {
-    "layers": ["Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential"],
+    "layers": ["Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d",
+               "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d"],
     "losses": ["SoftmaxCrossEntropy", "MSELoss", "softmax", "log_softmax"],
     "init": ["zeros", "normal", "xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform"],
     "models": ["MLP", "SoftmaxRegression", "TwoLayerNet"],

@@ -9,7 +9,9 @@ Gradients are *set*, never accumulated: each backward pass overwrites them.
 
 This base class also provides the bookkeeping every model needs: parameters
 that register themselves when assigned as attributes, parameter lists with
-dotted names, dtype conversion, and state dicts.
+dotted names, buffers (state that is saved but not trained, such as batch
+norm's running statistics), a training/evaluation mode, dtype conversion, and
+state dicts.
 """
 from __future__ import annotations
 
@@ -55,7 +57,18 @@ class Layer:
 
     ``forward`` keeps what ``backward`` needs with ``self._cache_for_backward(array)``,
     and ``backward`` reads it back with ``self._cached()``.
+
+    Buffers are arrays a layer keeps and a checkpoint must carry, but no optimizer
+    touches (batch norm's running mean and variance): ``self._register_buffer(name,
+    array)`` makes ``self.<name>`` one, and ``state_dict()`` holds it beside the
+    parameters, under the same dotted names (``3.running_mean``).
+
+    Modes: ``training`` is True until ``eval()``; ``train()`` sets it back.  Both
+    reach every sub-layer and return self.  Only layers that behave differently
+    (Dropout, BatchNorm) read it.
     """
+
+    training = True          # a class default, so a subclass need not call super().__init__()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the output and cache what ``backward`` needs.
@@ -104,6 +117,58 @@ class Layer:
             return self._cache_box[0]
         except AttributeError:
             raise RuntimeError(f"{self!r}: backward called before forward") from None
+
+    # ---- modes ------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Layer":
+        """Training mode (``training = True``) for this layer and every sub-layer; returns self."""
+        object.__setattr__(self, "training", bool(mode))
+        for layer in self._sub_layers():
+            layer.train(mode)
+        return self
+
+    def eval(self) -> "Layer":
+        """Evaluation mode (``training = False``) for this layer and every sub-layer; returns self."""
+        return self.train(False)
+
+    def _sub_layers(self) -> list["Layer"]:
+        """The registered sub-layers (for Sequential, its ``layers`` too), in order."""
+        return [member for _, member in self._named_members() if isinstance(member, Layer)]
+
+    # ---- buffers ----------------------------------------------------------
+    def _register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Make ``self.<name> = array`` a buffer: saved by ``state_dict()``, never trained.
+
+        The buffer is the attribute itself, so ``self.<name> = new_array`` (or an
+        in-place update) is what the next ``state_dict()`` sees.
+        """
+        try:
+            names = self._buffer_names
+        except AttributeError:
+            names = []
+            object.__setattr__(self, "_buffer_names", names)
+        if name not in names:
+            names.append(name)
+        setattr(self, name, array)
+
+    def _buffer_slots(self) -> list[tuple[str, "Layer", str]]:
+        """``[(dotted name, owning layer, attribute name), ...]`` for every buffer, sub-layers'
+        included with their prefix; a layer reachable twice is listed once."""
+        slots, seen = [], set()
+        for name in getattr(self, "_buffer_names", ()):
+            slots.append((name, self, name))
+        for prefix, member in self._named_members():
+            if isinstance(member, Layer):
+                slots += [(f"{prefix}.{full}", owner, attr) for full, owner, attr in member._buffer_slots()]
+        unique = []
+        for full, owner, attr in slots:
+            if (id(owner), attr) not in seen:
+                seen.add((id(owner), attr))
+                unique.append((full, owner, attr))
+        return unique
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        """``[(name, array), ...]``, e.g. ``[('1.running_mean', ...), ('1.running_var', ...)]``."""
+        return [(full, getattr(owner, attr)) for full, owner, attr in self._buffer_slots()]
 
     # ---- parameters -------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
@@ -174,21 +239,29 @@ class Layer:
             p.grad = None
 
     def astype(self, dtype) -> "Layer":
-        """Convert every parameter to ``dtype`` in place (e.g. float64 for gradient checks); returns self."""
+        """Convert every parameter and floating buffer to ``dtype`` in place (e.g. float64 for
+        gradient checks); returns self."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None
+        for _, owner, attr in self._buffer_slots():
+            value = getattr(owner, attr)
+            if value.dtype.kind == "f":
+                setattr(owner, attr, value.astype(dtype))
         return self
 
     # ---- state ------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """``{name: copy of parameter data}``."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """``{name: copy of the array}``: every parameter, then every buffer."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, array.copy()) for name, array in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters.  Refuses any mismatch, listing the
-        missing, unexpected and wrongly shaped keys all at once."""
+        """Copy arrays into the parameters and buffers.  Refuses any mismatch, listing
+        the missing, unexpected and wrongly shaped keys all at once."""
         own = dict(self.named_parameters())
+        own.update(self.named_buffers())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         mismatched = [f"{k}: checkpoint {tuple(np.shape(state[k]))} vs model {own[k].shape}"
@@ -202,9 +275,11 @@ class Layer:
             if mismatched:
                 parts.append("shape mismatches [" + "; ".join(mismatched) + "]")
             raise ValueError(f"state does not match {type(self).__name__}: " + ", ".join(parts))
-        for k, p in own.items():
+        for k, p in self.named_parameters():
             p.data = np.array(state[k], dtype=p.data.dtype)
             p.grad = None
+        for k, owner, attr in self._buffer_slots():
+            setattr(owner, attr, np.array(state[k], dtype=getattr(owner, attr).dtype))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
