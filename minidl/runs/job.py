@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from minidl import data as mnist
+from minidl.data.augment import Augment
 from minidl.losses import SoftmaxCrossEntropy
 from minidl.runs.config import ConfigError, load_yaml
 from minidl.runs.folder import MetricsWriter, read_metrics, write_config
@@ -67,7 +68,8 @@ def load_data(cfg: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         mean, std = float(X_tr.mean()), float(X_tr.std())
         splits = {k: ((X - mean) / std, y) for k, (X, y) in splits.items()}
     dtype = np.dtype(cfg["Train"]["dtype"])
-    return {k: (X.astype(dtype, copy=False), y) for k, (X, y) in splits.items()}
+    shape = (-1, *cfg["Model"]["input_shape"]) if cfg["Model"]["type"] == "Sequential" else (-1, X.shape[1])
+    return {k: (X.astype(dtype, copy=False).reshape(shape), y) for k, (X, y) in splits.items()}   # a view
 
 
 def _log(message: str) -> None:
@@ -84,13 +86,17 @@ class TrainingRun:
         self.callbacks = list(callbacks)
         if train["grad_stats"]:
             self.callbacks.append(GradientStats())
-        init_seq, shuffle_seq = np.random.SeedSequence(train["seed"]).spawn(2)
+        init_seq, shuffle_seq, augment_seq = np.random.SeedSequence(train["seed"]).spawn(3)
         self.model = build_model(cfg, np.random.default_rng(init_seq))
         self.optimizer = build_optimizer(cfg, self.model.parameters())
         self.scheduler = build_scheduler(cfg, self.optimizer)
+        augment = cfg["Data"]["augment"]
         self.trainer = Trainer(self.model, SoftmaxCrossEntropy(), self.optimizer, self.scheduler,
                                train["batch_size"], rng=np.random.default_rng(shuffle_seq),
-                               log_every=100 if train["debug"] else 0, log=log)
+                               log_every=100 if train["debug"] else 0, log=log,
+                               augment=Augment(**augment) if augment else None,
+                               augment_rng=np.random.default_rng(augment_seq),
+                               eval_batch_size=500 if cfg["Model"]["type"] == "Sequential" else 4096)
         self.best = KeepBest(f"{self.split}_acc", path=run_dir / "best.npz")
         self.rows: list[dict] = []
         self.stopped_by: str | None = None      # signal name, when interrupted
@@ -100,6 +106,8 @@ class TrainingRun:
         """``last.npz``: everything needed to continue after the epoch just finished."""
         meta = {"epoch": self.trainer.epoch, "best": {"acc": self.best.value, "epoch": self.best.epoch},
                 "rng": self.trainer.rng.bit_generator.state,
+                "augment_rng": self.trainer.augment_rng.bit_generator.state,
+                "layer_rngs": [g.bit_generator.state for g in _layer_generators(self.model)],
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None}
         save_checkpoint(self.run_dir / "last.npz", self.model, self.optimizer, meta=meta)
 
@@ -110,6 +118,10 @@ class TrainingRun:
             self.trainer.epoch = int(meta["epoch"])
             self.best.value, self.best.epoch = float(meta["best"]["acc"]), int(meta["best"]["epoch"])
             self.trainer.rng.bit_generator.state = meta["rng"]
+            if "augment_rng" in meta:                # checkpoints from before augmentation have none
+                self.trainer.augment_rng.bit_generator.state = meta["augment_rng"]
+            for generator, state in zip(_layer_generators(self.model), meta.get("layer_rngs", []), strict=True):
+                generator.bit_generator.state = state
             if self.scheduler is not None:
                 self.scheduler.load_state_dict(meta["scheduler"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -154,6 +166,13 @@ class TrainingRun:
                 plot_run(self.run_dir, self.cfg, self.rows)
             self.log(f"test accuracy of the best model (epoch {self.best.epoch}): {te['acc']:.4f}")
         return summary
+
+
+def _layer_generators(model) -> list[np.random.Generator]:
+    """The Generators layers draw from while training (Dropout's masks), in layer order: saved in
+    last.npz so that a resumed run draws the masks an uninterrupted one would."""
+    from minidl.layers import Dropout
+    return [layer.rng for layer in getattr(model, "layers", [model]) if isinstance(layer, Dropout)]
 
 
 def run_training(cfg: dict, run_dir: str | Path, data=None, callbacks=(), log=_log, plot: bool = True) -> dict:

@@ -9,8 +9,10 @@ and these optional ones extend them::
 
     Train:  optimizer (sgd | adam | rmsprop | adagrad), nesterov, betas, eps, seed,
             scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats
-    Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression)
-    Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize
+    Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression);
+            type: Sequential with input_shape and layers (minidl.runs.sequential_config)
+    Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize,
+            augment ({shift, rotate, scale}: minidl.data.augment)
     Output: dir, name
 
 ``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2).
@@ -32,7 +34,7 @@ from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction
 __all__ = ["SCHEMA", "MODELS", "check", "resolve", "build_model", "optimizer_spec", "build_optimizer",
            "build_scheduler"]
 
-MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
+MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP, "Sequential": None}
 INPUT_SIZE, NUM_CLASSES = 784, 10
 
 
@@ -69,6 +71,8 @@ SCHEMA = {
         "activation": Key(str, "relu", choices=sorted(ACTIVATIONS), doc="MLP"),
         "init": Key((str, dict), "kaiming_uniform", _init_spec, doc="MLP"),
         "bias": Key(bool, True, doc="MLP"),
+        "input_shape": Key(list, None, doc="Sequential: one example's shape, e.g. [1, 28, 28] or [784]"),
+        "layers": Key(list, None, doc="Sequential: [Conv2d: {out_channels: 16, kernel_size: 5}, ReLU, ...]"),
     },
     "Data": {
         "dir": Key((str, type(None)), None, doc="MNIST folder; null: the data home, or ./data"),
@@ -79,6 +83,8 @@ SCHEMA = {
         "subset": Key((int, type(None)), None, optional_positive_int, doc="train on the first N (or a random N)"),
         "subset_seed": Key((int, type(None)), None, doc="if set, the subset is random with this seed"),
         "normalize": Key(bool, False, doc="standardise inputs by the training-set mean and std"),
+        "augment": Key((dict, type(None)), None, doc="{shift: pixels, rotate: degrees, scale: fraction}: "
+                       "each training batch randomly distorted; null: none"),
     },
     "Output": {
         "dir": Key(str, "runs"),
@@ -95,6 +101,10 @@ def check(cfg: dict, where: str = "config") -> None:
         if model["sizes"][0] != INPUT_SIZE or model["sizes"][-1] != NUM_CLASSES:
             raise ConfigError(f"{where}: Model.sizes must start at {INPUT_SIZE} and end at {NUM_CLASSES} "
                               f"for MNIST; got {model['sizes']}")
+    if model["type"] == "Sequential":
+        _check_sequential(cfg, where)
+    if cfg["Data"]["augment"] is not None:
+        _check_augment(cfg["Data"]["augment"], where)
     if train["nesterov"] and (train["optimizer"] != "sgd" or train["momentum"] <= 0):
         raise ConfigError(f"{where}: Train.nesterov needs optimizer sgd and momentum > 0")
     if train["betas"] is not None and train["optimizer"] != "adam":
@@ -106,6 +116,32 @@ def check(cfg: dict, where: str = "config") -> None:
             raise ConfigError(f"{where}: Train.scheduler: {exc}") from None
 
 
+def _check_sequential(cfg: dict, where: str) -> None:
+    """Input and layers given, the input one MNIST image, the output its 10 scores: build it once."""
+    model = cfg["Model"]
+    if model["input_shape"] is None or model["layers"] is None:
+        raise ConfigError(f"{where}: Model.type Sequential needs Model.input_shape (e.g. [1, 28, 28]) and "
+                          "Model.layers (a list of layers)")
+    if not all(isinstance(d, int) and d > 0 for d in model["input_shape"]) or \
+            int(np.prod(model["input_shape"])) != INPUT_SIZE:
+        raise ConfigError(f"{where}: Model.input_shape must be positive sizes holding one MNIST image "
+                          f"({INPUT_SIZE} pixels, e.g. [1, 28, 28] or [784]); got {model['input_shape']}")
+    net = build_model(cfg, np.random.default_rng(0), where)
+    out = net.eval().forward(np.zeros((1, *model["input_shape"]), np.dtype(cfg["Train"]["dtype"])))
+    if out.shape != (1, NUM_CLASSES):
+        raise ConfigError(f"{where}: Model.layers must end with {NUM_CLASSES} scores per image for MNIST; "
+                          f"the last layer gives {out.shape[1:]}")
+
+
+def _check_augment(options: dict, where: str) -> None:
+    from minidl.data.augment import Augment
+    try:
+        Augment(**options)(np.zeros((1, INPUT_SIZE), np.float32), np.random.default_rng(0))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: Data.augment takes shift (pixels), rotate (degrees) and scale "
+                          f"(a fraction below 1); {exc}") from None
+
+
 def resolve(cfg: dict, where: str = "config") -> dict:
     """Validate a training config and fill defaults (``validate``, then ``check``); returns it."""
     cfg = validate(cfg, SCHEMA, where)
@@ -113,9 +149,12 @@ def resolve(cfg: dict, where: str = "config") -> dict:
     return cfg
 
 
-def build_model(cfg: dict, rng: np.random.Generator):
+def build_model(cfg: dict, rng: np.random.Generator, where: str = "config"):
     """The network named by ``cfg['Model']``, in ``cfg['Train']['dtype']``."""
     m, dtype = cfg["Model"], np.dtype(cfg["Train"]["dtype"])
+    if m["type"] == "Sequential":
+        from minidl.runs.sequential_config import build_sequential
+        return build_sequential(m, rng, dtype, where)
     if m["type"] == "SoftmaxRegression":
         return SoftmaxRegression(relu=m["relu"], dtype=dtype)
     if m["type"] == "TwoLayerNet":

@@ -88,11 +88,18 @@ class Trainer:
         classification: whether to count accuracy (argmax of the outputs vs labels).
         log_every:  if > 0, call ``log(line)`` with the running loss every this many batches
                     (the course's ``debug: true``).
+        augment:    optional ``f(xb, rng) -> xb``, applied to every training batch (never to an
+                    evaluation), e.g. ``minidl.data.augment.Augment``; ``augment_rng`` is its Generator.
+        eval_batch_size: examples per forward pass of an evaluation.
+
+    The model is in training mode (``model.train()``) for the steps and in evaluation mode
+    for every evaluation, so dropout and batch norm act only while training.
     """
 
     def __init__(self, model, loss, optimizer, scheduler=None, batch_size: int = 64,
                  rng: np.random.Generator | None = None, classification: bool = True,
-                 log_every: int = 0, log=print):
+                 log_every: int = 0, log=print, augment=None, augment_rng: np.random.Generator | None = None,
+                 eval_batch_size: int = 4096):
         if int(batch_size) <= 0:
             raise ValueError(f"batch_size must be positive; got {batch_size}")
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
@@ -100,6 +107,7 @@ class Trainer:
         self.rng = rng
         self.classification = classification
         self.log_every, self.log = int(log_every), log
+        self.augment, self.augment_rng, self.eval_batch_size = augment, augment_rng, int(eval_batch_size)
         self.epoch = 0                 # completed epochs
         self.steps = 0                 # completed steps
         self.stop_requested = False    # set (e.g. by a signal handler) to stop at the next batch boundary
@@ -131,10 +139,13 @@ class Trainer:
     def _run_round(self, X, y, batches, after_backward, bar) -> dict:
         """Steps over ``batches`` (index arrays or slices of X); mean loss and accuracy over them."""
         total_loss, correct, seen = 0.0, 0, 0
+        self.model.train()
         for batch, idx in enumerate(batches):
             if self.stop_requested:
                 raise Interrupted(f"stopped during epoch {self.epoch + 1} at batch {batch}", self.stop_requested)
             xb, yb = X[idx], y[idx]
+            if self.augment is not None:
+                xb = self.augment(xb, self.augment_rng)
             value, right = self.step(xb, yb, after_backward, batch)
             total_loss += value * len(yb)
             correct += right
@@ -258,9 +269,9 @@ class Trainer:
                 self.scheduler.step()
             self.epoch += 1
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 4096) -> dict:
-        """Mean loss (and accuracy) over (X, y), without touching the parameters."""
-        return evaluate(self.model, self.loss, X, y, batch_size, self.classification)
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int | None = None) -> dict:
+        """Mean loss (and accuracy) over (X, y), in evaluation mode, without touching the parameters."""
+        return evaluate(self.model, self.loss, X, y, batch_size or self.eval_batch_size, self.classification)
 
 
 def _chunks(iterator, size: int, total: int | None):
@@ -290,19 +301,25 @@ def _round_size(X, batches) -> int:
 def evaluate(model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 4096, classification: bool = True) -> dict:
     """``{'loss': mean loss, 'acc': accuracy}`` of ``model`` over (X, y), in chunks of ``batch_size`` rows.
 
-    Forward passes only: the parameters and their gradients are not touched.
+    Forward passes only, in evaluation mode (no dropout, batch norm's running statistics);
+    the parameters, their gradients and the model's mode are as they were afterwards.
     ``classification=False`` leaves out the accuracy (e.g. for regression).
     """
     n = len(X)
     if n == 0:
         raise ValueError("evaluate needs at least one example; got an empty X")
     total_loss, correct = 0.0, 0
-    for start in range(0, n, batch_size):
-        xb, yb = X[start:start + batch_size], y[start:start + batch_size]
-        out = model.forward(xb)
-        total_loss += loss.forward(out, yb) * len(yb)
-        if classification:
-            correct += np.count_nonzero(out.argmax(axis=1) == yb)
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, n, batch_size):
+            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            out = model.forward(xb)
+            total_loss += loss.forward(out, yb) * len(yb)
+            if classification:
+                correct += np.count_nonzero(out.argmax(axis=1) == yb)
+    finally:
+        model.train(was_training)
     result = {"loss": float(total_loss / n)}
     if classification:
         result["acc"] = int(correct) / n
