@@ -114,3 +114,21 @@ def test_a_small_cnn_learns_mnist_in_one_epoch(tmp_path, real_mnist_dir):
     (run_dir,) = tmp_path.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["test_acc"] > 0.85, summary
+
+
+@pytest.mark.integration
+def test_the_convolutions_study_draws_its_figures_and_resumes(tmp_path, real_mnist_dir):
+    from conftest import run_args
+
+    from experiments.hw7 import convolutions
+    run_dir = run_args(convolutions, ["configs/hw7/convolutions.yaml", "--set", "Study.set.Train.epochs=1",
+                                      "--set", "Study.set.Data.subset=300", "--set",
+                                      f"Study.set.Data.dir={real_mnist_dir}", "--set", f"Output.dir={tmp_path}"])
+    for name in ("comparison.png", "filters.png", "augmentation.png", "summary.json"):
+        assert (run_dir / name).is_file(), name
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert set(summary["runs"]) == {"CNN + augmentation", "CNN", "MLP 3(c)"}
+    assert all(r["epochs"] == 1 and r["status"] == "completed" for r in summary["runs"].values())
+    kept = (run_dir / "CNN" / "metrics.csv").stat().st_mtime_ns
+    assert main(convolutions, ["--resume", str(run_dir)]) == 0                 # every network is kept
+    assert (run_dir / "CNN" / "metrics.csv").stat().st_mtime_ns == kept

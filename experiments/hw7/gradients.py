@@ -33,20 +33,18 @@ Config::
 """
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 from minidl.runs.cli import main
-from minidl.runs.config import REQUIRED, ConfigError, Key, apply_overrides, as_overrides, dotted_keys, load_yaml
-from minidl.runs.folder import read_metrics, write_summary
-from minidl.training.signals import raise_if_interrupted
+from minidl.runs.config import ConfigError, Key
+from minidl.runs.folder import read_metrics
+from minidl.runs.study_grid import resume_by_rerun
+from minidl.runs.study_runs import (RUNS_SCHEMA, check_runs, data_sections, require_metrics, training_configs,
+                                    train_or_read)
 
 SCHEMA = {
     "Study": {
-        "runs": Key(dict, REQUIRED, doc="label -> training config, relative to this file"),
-        "set": Key((dict, type(None)), None, doc="overrides of every training config, e.g. {Train.epochs: 3}"),
-        "from_runs": Key((dict, type(None)), None, doc="label -> finished run folder; skips training"),
+        **RUNS_SCHEMA,
         "reference": Key((str, type(None)), None, doc="run folder whose final test accuracy is drawn"),
     },
 }
@@ -55,75 +53,19 @@ LABELS = {"sigmoid": "sigmoid + Xavier", "relu": "ReLU + Kaiming"}
 
 
 def check(cfg: dict, where: str) -> None:
-    """Every training config resolves and logs gradient statistics; every folder named holds metrics.
-
-    The paths of Study.runs are rewritten relative to the working directory, so that the
-    run's config.yaml names the files that were used.
-    """
+    """Every training config resolves and logs gradient statistics; every folder named holds metrics."""
+    check_runs(cfg, where)
     study = cfg["Study"]
-    if not study["runs"]:
-        raise ConfigError(f"{where}: Study.runs is empty; name at least one training config")
-    for label, rel in study["runs"].items():
-        if not isinstance(rel, str):
-            raise ConfigError(f"{where}: Study.runs.{label} must be a config file name; got {rel!r}")
-        study["runs"][label] = os.path.normpath(Path(where).parent / rel) if not Path(rel).is_absolute() else rel
-    study["set"] = dotted_keys(study["set"])
     for label, train in training_configs(cfg).items():
         if not train["Train"]["grad_stats"]:
             raise ConfigError(f"{study['runs'][label]}: Train.grad_stats must be true for the gradient study")
-    if study["from_runs"] is not None:
-        missing = set(study["runs"]) - set(study["from_runs"])
-        if missing:
-            raise ConfigError(f"{where}: Study.from_runs lacks {sorted(missing)}; give a run folder for every label "
-                              f"of Study.runs ({sorted(study['runs'])})")
-        for label, folder in study["from_runs"].items():
-            _require_metrics(folder, f"{where}: Study.from_runs.{label}")
     if study["reference"] is not None:
-        _require_metrics(study["reference"], f"{where}: Study.reference")
-
-
-def _require_metrics(folder, where: str) -> None:
-    if not (Path(str(folder)) / "metrics.csv").is_file():
-        raise ConfigError(f"{where}: no metrics.csv in {folder}")
-
-
-def training_configs(cfg: dict) -> dict:
-    """``{label: resolved training config}``, with ``Study.set`` applied to each."""
-    from minidl.runs.job_config import resolve
-    overrides = as_overrides(cfg["Study"]["set"])
-    return {label: resolve(apply_overrides(load_yaml(path), overrides), where=str(path))
-            for label, path in cfg["Study"]["runs"].items()}
-
-
-def data_sections(cfg: dict) -> list[dict]:
-    """The networks' Data sections (none when Study.from_runs reads finished runs)."""
-    if cfg["Study"]["from_runs"] is not None:
-        return []
-    return [train_cfg["Data"] for train_cfg in training_configs(cfg).values()]
+        require_metrics(study["reference"], f"{where}: Study.reference")
 
 
 def _final_acc(rows: list[dict]) -> float:
     key = "test_acc" if "test_acc" in rows[-1] else "val_acc"
     return float(rows[-1][key])
-
-
-def train_or_read(cfg: dict, run_dir: Path, log) -> dict:
-    """``{label: run folder}``: each network trained into ``run_dir/<label>``, or Study.from_runs."""
-    from minidl.runs.job import run_training
-    from_runs = cfg["Study"]["from_runs"]
-    folders = {}
-    for label, train_cfg in training_configs(cfg).items():
-        if from_runs is not None:
-            folders[label] = Path(from_runs[label])
-            log(f"{label}: reading {folders[label]}")
-            continue
-        folders[label] = run_dir / label
-        started = time.perf_counter()
-        summary = write_summary(folders[label], run_training(train_cfg, folders[label], log=log), started)
-        raise_if_interrupted(summary, f"stopped while training {label}")
-        if summary["status"] != "completed":
-            log(f"{label}: {summary['status']} ({summary.get('message', '')}); plotting the epochs it finished")
-    return folders
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
@@ -170,6 +112,10 @@ def _plot(cfg: dict, metrics: dict, reference, run_dir: Path) -> None:
                           title="gradient ratio, first / last weight layer (log scale)")
     plots.save(fig, run_dir / "grad_ratio.png")
 
+
+resume = resume_by_rerun(run)     # --resume RUN_DIR: completed networks kept, an interrupted one continued
+
+__all__ = ["SCHEMA", "check", "data_sections", "run", "resume"]
 
 if __name__ == "__main__":
     raise SystemExit(main(__name__))

@@ -7,7 +7,7 @@ from matplotlib.ticker import MaxNLocator
 
 from minidl.plots import Figure, subplots
 
-__all__ = ["plot_history", "plot_curves", "plot_comparison", "mean_curve", "metric_label"]
+__all__ = ["plot_history", "plot_curves", "plot_comparison", "plot_accuracy_and_error", "mean_curve", "metric_label"]
 
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
                  "val_loss": "validation loss", "val_acc": "validation accuracy", "lr": "learning rate",
@@ -78,6 +78,31 @@ def plot_comparison(curves: dict[str, list[dict]], key: str = "val_acc",
         ax.set_yscale("log")
     if len(curves) > 1:
         ax.legend(title=legend_title or None, fontsize=8)
+    return fig
+
+
+def plot_accuracy_and_error(curves: dict[str, list[dict]], key: str = "test_acc", title: str = "") -> Figure:
+    """Accuracy per epoch, and its error 1 - accuracy on a log axis, where runs near 1 can be told apart.
+
+    ``curves`` maps a label to a run's metrics rows; each label gets its last-epoch value, and the
+    legend sits below the panels, off the data.
+    """
+    fig, (acc_ax, err_ax) = subplots(1, 2, width=5.6, height=4.4)
+    for label, rows in curves.items():
+        if not rows:
+            continue
+        epochs, acc = _column(rows, "epoch"), _column(rows, key)
+        line, = acc_ax.plot(epochs, acc, "-o", ms=3, label=f"{label}: {acc[-1]:.4f} at epoch {int(epochs[-1])}")
+        err_ax.plot(epochs, [1 - a for a in acc], "-o", ms=3, color=line.get_color())
+    acc_ax.set(xlabel="epoch", ylabel=metric_label(key), title=metric_label(key))
+    err_ax.set(xlabel="epoch", ylabel=f"error, 1 - {metric_label(key)} (log scale)", yscale="log",
+               title="error (log scale)")
+    for ax in (acc_ax, err_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*acc_ax.get_legend_handles_labels(), loc="lower center", ncol=min(len(curves), 3), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title, fontsize=10)
+    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
     return fig
 
 
