@@ -55,11 +55,35 @@ class Config:
         return total
 
 
+@dataclass(frozen=True)
+class CnnConfig:
+    """The CNN of issue 17: conv 5x5 (1 -> 16, padding 2), ReLU, max-pool 2, conv 5x5 (16 -> 32), ReLU,
+    max-pool 2, Flatten, Linear(32*5*5 -> 10); batch 64, SGD with momentum 0.9."""
+    name: str = "CNN"
+    batch_size: int = 64
+    momentum: float = 0.9
+    # (in channels, out channels, kernel, output side) of the two convolutions, and the Linear
+    convs: tuple = ((1, 16, 5, 28), (16, 32, 5, 10))
+    linear: tuple = (32 * 5 * 5, 10)
+
+    def describe(self) -> str:
+        return f"CNN conv16-conv32 5x5, batch {self.batch_size}"
+
+    def epoch_flops(self, n: int = N_EXAMPLES) -> float:
+        """Matrix-multiply FLOPs of an epoch: each convolution is a matmul of its im2col
+        columns (forward, dW, and dx except for the first), then the Linear layer."""
+        total = 0.0
+        for i, (c_in, c_out, k, side) in enumerate(self.convs):
+            total += (2 if i == 0 else 3) * 2.0 * n * side * side * c_in * k * k * c_out
+        return total + 3 * 2.0 * n * self.linear[0] * self.linear[1]
+
+
 CONFIGS = {
     "A": Config("A", (784, 128, 10), "sigmoid", 64),
     "B": Config("B", (784, 30, 10), "sigmoid", 10),
     "C": Config("C", (784,) + (30,) * 8 + (10,), "sigmoid", 10),
     "D": Config("D", (784, 512, 256, 10), "relu", 256),
+    "CNN": CnnConfig(),
 }
 
 

@@ -11,6 +11,8 @@ Configs (60,000 examples per epoch, plain SGD, softmax cross-entropy):
     C  784-(30x8)-10 sigmoid, batch 10
     D  784-512-256-10 ReLU, batch 256
     A64  config A in float64 (everything else runs in float32)
+    CNN  conv 5x5 1->16 (padding 2), max-pool, conv 5x5 16->32, max-pool, Linear 800->10;
+         batch 64, SGD momentum 0.9 (benchmarks/cnn_impls.py; minidl and torch only)
 
 Each implementation runs in its own worker process, started with the BLAS /
 OpenMP thread variables already set (``--threads``; torch also gets
@@ -117,11 +119,16 @@ class Worker:
         order_rng = run["rng"]
         start, cpu = time.perf_counter(), time.process_time()
         result = run["epoch"](X[:n], y[:n], order_rng)
+        import resource
         return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-                "loss": result["loss"], "acc": result["acc"], "data": source}
+                "loss": result["loss"], "acc": result["acc"], "data": source,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
     # ---- the three implementations ----------------------------------------
     def build_minidl(self, cfg, dtype):
+        if cfg.name == "CNN":
+            import cnn_impls
+            return cnn_impls.build_minidl(cfg, dtype, SEED)
         from minidl.losses import SoftmaxCrossEntropy
         from minidl.models import MLP
         from minidl.optim import SGD
@@ -147,6 +154,9 @@ class Worker:
         return {"rng": np.random.default_rng(SEED), "epoch": epoch}
 
     def build_torch(self, cfg, dtype):
+        if cfg.name == "CNN":
+            import cnn_impls
+            return cnn_impls.build_torch(self.torch, cfg, dtype, SEED)
         torch, np = self.torch, self.np
         torch.manual_seed(SEED)
         tdtype = getattr(torch, dtype)
@@ -232,8 +242,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=6000, help="examples trained before timing (default 6000)")
     p.add_argument("--chunk", type=int, default=10000,
                    help="examples per interleaving round (default 10000: an epoch is 6 rounds)")
-    p.add_argument("--configs", nargs="+", default=["A", "B", "C", "D", "A64"],
-                   choices=["A", "B", "C", "D", "A64"])
+    p.add_argument("--configs", nargs="+", default=["A", "B", "C", "D", "A64", "CNN"],
+                   choices=["A", "B", "C", "D", "A64", "CNN"])
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
     p.add_argument("--json", type=Path, help="also write the raw times to this file")
     p.add_argument("--worker", choices=IMPLS, help=argparse.SUPPRESS)
@@ -271,19 +281,21 @@ def main(argv=None) -> None:
     round_times = {}       # config -> [{impl: seconds of that round's chunk}, ...]
     peaks = {"float32": [], "float64": []}
     data_source = None
+    peak_mb = {}           # (config, impl) -> the worker's peak resident memory (MB) after the config
     chunks = N_EXAMPLES // args.chunk
     wall_start = time.perf_counter()
     for name in args.configs:
         config, dtype = (name[:-2], "float64") if name.endswith("64") else (name, "float32")
         peaks[dtype].append(flat.ask(op="peak", dtype=dtype)["gflops"])
-        for impl, client in clients.items():                     # warm-up, untimed
+        runners = {i: c for i, c in clients.items() if not (config == "CNN" and i == "flat")}
+        for impl, client in runners.items():                     # warm-up, untimed
             client.ask(op="epoch", config=config, dtype=dtype, n=args.warmup)
         rounds = 0
         for rep in range(args.repeats):
-            epoch_wall = dict.fromkeys(clients, 0.0)
-            epoch_cpu = dict.fromkeys(clients, 0.0)
+            epoch_wall = dict.fromkeys(runners, 0.0)
+            epoch_cpu = dict.fromkeys(runners, 0.0)
             for _ in range(chunks):          # an epoch = `chunks` rounds; each round runs every implementation once
-                order = list(clients.items())
+                order = list(runners.items())
                 order = order[rounds % len(order):] + order[:rounds % len(order)]      # rotate who goes first
                 rounds += 1
                 chunk = {}
@@ -293,15 +305,20 @@ def main(argv=None) -> None:
                     epoch_wall[impl] += r["seconds"]
                     epoch_cpu[impl] += r["cpu"]
                     data_source = r["data"]
+                    peak_mb[(name, impl)] = r["peak_mb"]
                 round_times.setdefault(name, []).append(chunk)
-            for impl in clients:
+            for impl in runners:
                 times.setdefault((name, impl), []).append(epoch_wall[impl] * N_EXAMPLES / (chunks * args.chunk))
                 cpu.setdefault((name, impl), []).append(epoch_cpu[impl] * N_EXAMPLES / (chunks * args.chunk))
         print(f"  {name} done ({time.perf_counter() - wall_start:.0f} s)", file=sys.stderr)
     peaks = {k: max(v) for k, v in peaks.items() if v}
     for client in clients.values():
         client.close()
+    report(args, list(clients), times, cpu, round_times, peaks, peak_mb, data_source, notes, info)
 
+
+def report(args, impls, times, cpu, round_times, peaks, peak_mb, data_source, notes, info) -> None:
+    """The table of epoch times, the CPU times, the paired ratios and the CNN's peak memory."""
     print(f"data: {data_source}; median of {args.repeats} epochs of {N_EXAMPLES} examples "
           f"after a {args.warmup}-example warm-up; load average {os.getloadavg()[0]:.2f} at end")
     print("matmul peak (2048^3, best of the run): " +
@@ -316,9 +333,9 @@ def main(argv=None) -> None:
     for name in args.configs:
         config, dtype = (name[:-2], "float64") if name.endswith("64") else (name, "float32")
         cfg = CONFIGS[config]
-        med = {i: statistics.median(times[(name, i)]) for i in clients}
+        med = {i: statistics.median(times[(name, i)]) for i in impls if (name, i) in times}
         bound = cfg.epoch_flops() / (peaks[dtype] * 1e9)
-        rows[name] = dict(median=med, bound=bound, seconds={i: times[(name, i)] for i in clients},
+        rows[name] = dict(median=med, bound=bound, seconds={i: times[(name, i)] for i in med},
                           rounds=round_times[name])
         label = f"{name}: {cfg.describe()}" + (" f64" if dtype == "float64" else "")
         sec = lambda i: f"{med[i]:.3f}" if i in med else "-"            # noqa: E731
@@ -326,7 +343,7 @@ def main(argv=None) -> None:
         m = med["minidl"]
         print(f"{label:<38} {sec('minidl'):>8} {sec('flat'):>7} {sec('torch'):>7} {bound:>7.3f}  "
               f"{rate('minidl'):>8} {rate('flat'):>7} {rate('torch'):>7}  "
-              f"{fmt_ratio(m, med.get('torch')):>7} {fmt_ratio(m, med['flat']):>6} {fmt_ratio(m, bound):>7}")
+              f"{fmt_ratio(m, med.get('torch')):>7} {fmt_ratio(m, med.get('flat')):>6} {fmt_ratio(m, bound):>7}")
     if "A" in rows and "A64" in rows:
         a32, a64 = rows["A"]["median"], rows["A64"]["median"]
         print("float64 / float32 on A: " + ", ".join(f"{i} {a64[i] / a32[i]:.2f}" for i in a32))
@@ -335,11 +352,10 @@ def main(argv=None) -> None:
     # (with 2 threads it adds up both threads, so compare it only between implementations)
     print("\nCPU seconds per epoch (median; less sensitive to other load):")
     for name in args.configs:
-        med = {i: statistics.median(cpu[(name, i)]) for i in clients}
+        med = {i: statistics.median(cpu[(name, i)]) for i in impls if (name, i) in cpu}
         rows[name]["cpu_median"] = med
         print(f"  {name:<4} " + "  ".join(f"{i} {v:.3f}" for i, v in med.items()) +
-              f"   minidl/flat {med['minidl'] / med['flat']:.2f}" +
-              (f"   minidl/torch {med['minidl'] / med['torch']:.2f}" if "torch" in med else ""))
+              "".join(f"   minidl/{o} {med['minidl'] / med[o]:.2f}" for o in ("flat", "torch") if o in med))
     # the same ratios from paired rounds: each round runs the same chunk in every implementation
     # back to back, so both sides of a ratio see the same machine; the median over rounds
     # is the steadiest number this benchmark gives on a shared machine
@@ -348,12 +364,17 @@ def main(argv=None) -> None:
     for name in args.configs:
         rounds = round_times[name]
         paired = {f"minidl/{other}": statistics.median(r["minidl"] / r[other] for r in rounds)
-                  for other in clients if other != "minidl"}
+                  for other in impls if other != "minidl" and other in rounds[0]}
         rows[name]["paired"] = paired
         print(f"  {name:<4} " + "   ".join(f"{k} {v:.2f}" for k, v in paired.items()))
+    if "CNN" in args.configs:
+        print("\nPeak resident memory of each worker after the CNN's epochs (MB; the dataset, 188 MB in "
+              "float32, included): " + ", ".join(f"{i} {peak_mb[('CNN', i)]:.0f}" for i in impls
+                                                if ("CNN", i) in peak_mb))
     if args.json:
         args.json.write_text(json.dumps({"threads": args.threads, "info": info, "peaks": peaks,
-                                         "data": data_source, "rows": rows}, indent=1))
+                                         "data": data_source, "rows": rows, "peak_mb": {
+                                             f"{k[0]}/{k[1]}": v for k, v in peak_mb.items()}}, indent=1))
 
 
 if __name__ == "__main__":
