@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tokenize
 import zipfile
 import zlib
 
@@ -70,6 +71,7 @@ def load_checkpoint(path) -> tuple[dict, dict, dict]:
 # what a damaged file can raise on its way through zipfile, zlib and np.load
 _DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError, NotImplementedError,
             RuntimeError,            # zipfile: "File is encrypted"
+            SyntaxError, tokenize.TokenError,   # NumPy's fallback parser of an .npy header (for Python 2's)
             MemoryError)             # a corrupted .npy header can claim an enormous shape: NumPy allocates first
 
 
