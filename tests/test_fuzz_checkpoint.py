@@ -2,7 +2,7 @@
 
 ``restore(path, model, optimizer)`` (and ``load_checkpoint`` under it) is given
 damaged copies of a real checkpoint: truncated, bytes flipped or inserted,
-empty, not an .npz at all (a .npy, a pickle, text, gzip), entries that are
+an .npy header garbled, empty, not an .npz at all (a .npy, a pickle, text, gzip), entries that are
 pickled object arrays, dropped, renamed or added keys, arrays of the wrong
 shape or dtype, an .npy header that claims terabytes, and a ``meta`` entry
 that is not a JSON object.  Checkpoints of SGD with momentum and of Adam, as
@@ -30,6 +30,9 @@ from minidl.optim import SGD, Adam
 from minidl.training.checkpoint import CheckpointError, restore, save_checkpoint
 
 CHECKPOINT_FUZZ = fuzz(share=2, local=60)
+# the first weight matrix is 8 kB: zipfile reads a member of under 4 kB whole, and checks its CRC, before
+# NumPy parses the header; a larger one is parsed first, so a garbled header reaches NumPy's parser
+SIZES = [64, 32, 3]
 META = {"epoch": 3, "best": {"acc": 0.75, "epoch": 2}, "rng": np.random.default_rng(5).bit_generator.state,
         "scheduler": {"base_lr": 0.05, "last_epoch": 3}}
 
@@ -37,7 +40,7 @@ META = {"epoch": 3, "best": {"acc": 0.75, "epoch": 2}, "rng": np.random.default_
 def _model_and_optimizer(kind: str, seed: int):
     """A small MLP and its optimizer (sgd with momentum, or adam), after one step: every
     parameter has optimizer state, so the checkpoint holds model/, optim/ and meta entries."""
-    model = MLP([6, 5, 3], activation="tanh", rng=np.random.default_rng(seed))
+    model = MLP(SIZES, activation="tanh", rng=np.random.default_rng(seed))
     optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9) if kind == "sgd" else Adam(model.parameters())
     grads = np.random.default_rng(seed + 1)
     for p in model.parameters():
@@ -82,6 +85,16 @@ def _flip(blob, draw):
     return blob
 
 
+def _flip_in_a_header(blob, draw):
+    """Flip a byte of an .npy header (``{'descr': ..., 'shape': ...}``), read before any CRC check."""
+    headers = [i for i in range(len(blob)) if blob.startswith(b"{'descr'", i)]
+    if not headers:                     # compressed: the headers are not visible
+        return _flip(blob, draw)
+    i = draw(st.sampled_from(headers)) + draw(st.integers(0, 70))
+    byte = draw(st.sampled_from(b"([{}])'\",:L#\\\n") | st.integers(0, 255))    # the header is Python syntax
+    return blob[:i] + bytes([byte]) + blob[i + 1:]
+
+
 def _not_an_npz(blob, draw):
     arrays = np.arange(12.0).reshape(3, 4)
     others = {"random bytes": lambda: draw(st.binary(min_size=1, max_size=300)),
@@ -112,6 +125,7 @@ def _zip(members: dict) -> bytes:
 BYTE_DAMAGE = {
     "truncated": lambda blob, draw: blob[:draw(st.integers(0, len(blob) - 1))],
     "flipped bytes": _flip,
+    "flipped header byte": _flip_in_a_header,
     "inserted junk": lambda blob, draw: (lambda i: blob[:i] + draw(st.binary(min_size=1, max_size=8)) + blob[i:])(
         draw(st.integers(0, len(blob)))),
     "empty file": lambda blob, draw: b"",
@@ -241,12 +255,12 @@ def test_a_checkpoint_of_another_optimizer_is_refused_naming_what_it_keeps(origi
     (tmp_path / "best.npz").write_bytes(_npz({k: v for k, v in arrays.items() if not k.startswith("optim/")}))
     with pytest.raises(CheckpointError, match="best.npz: optimizer state has no 'lr' entry"):
         restore(tmp_path / "best.npz", *_model_and_optimizer("sgd", seed=9))
-    assert restore(tmp_path / "best.npz", MLP([6, 5, 3], activation="tanh")) == META   # a model alone is fine
+    assert restore(tmp_path / "best.npz", MLP(SIZES, activation="tanh")) == META   # a model alone is fine
 
 
 def test_optimizer_state_from_before_the_first_step_round_trips(tmp_path):
-    model = MLP([6, 5, 3], activation="tanh", rng=np.random.default_rng(0))
+    model = MLP(SIZES, activation="tanh", rng=np.random.default_rng(0))
     save_checkpoint(tmp_path / "start.npz", model, Adam(model.parameters(), lr=0.002), meta={})
-    fresh = MLP([6, 5, 3], activation="tanh", rng=np.random.default_rng(1))
+    fresh = MLP(SIZES, activation="tanh", rng=np.random.default_rng(1))
     adam = Adam(fresh.parameters())
     assert restore(tmp_path / "start.npz", fresh, adam) == {} and adam.lr == 0.002 and adam.state == {}
