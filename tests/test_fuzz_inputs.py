@@ -14,17 +14,18 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from fuzzcount import FUZZED
+from fuzzcount import FUZZED, fuzz
 from minidl.runs.config import ConfigError, apply_overrides
 from minidl.data import load_idx, parse_csv_bytes
 from minidl.layers import Linear, ReLU, Sequential, Sigmoid
 from minidl.losses import MSELoss, NLLLoss, SoftmaxCrossEntropy
 from minidl.runs.job_config import resolve
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# each category tries at least 1,000 inputs in CI (fuzzcount.fuzz), 150 per test locally
+CSV_FUZZ, IDX_FUZZ, CONFIG_FUZZ, API_FUZZ = fuzz(share=2), fuzz(share=1), fuzz(share=2), fuzz(share=3)
 
 # ---- CSV ------------------------------------------------------------------------------------
 
@@ -48,7 +49,7 @@ CSV_MUTATIONS = {
 }
 
 
-@FUZZ
+@CSV_FUZZ
 @given(data=st.data())
 def test_malformed_csv_raises_valueerror_naming_file_and_line(data):
     kind = data.draw(st.sampled_from(sorted(CSV_MUTATIONS)), label="mutation")
@@ -64,7 +65,7 @@ def test_malformed_csv_raises_valueerror_naming_file_and_line(data):
     assert message.startswith("student.csv") and f"line {where + 1}" in message, (kind, message)
 
 
-@FUZZ
+@CSV_FUZZ
 @given(bom=st.booleans(), crlf=st.booleans(), trailing=st.sampled_from(["", "\n", "\n\n"]))
 def test_harmless_csv_variants_load(bom, crlf, trailing):
     text = ("\r\n" if crlf else "\n").join(_line(r) for r in GOOD_ROWS) + trailing
@@ -73,7 +74,7 @@ def test_harmless_csv_variants_load(bom, crlf, trailing):
     assert pixels.shape == (3, 784) and labels.tolist() == [3, 7, 0]
 
 
-@FUZZ
+@CSV_FUZZ
 @given(blob=st.binary(max_size=3000))
 def test_arbitrary_bytes_as_csv_never_escape_as_another_error(blob):
     FUZZED["csv"] += 1
@@ -98,7 +99,7 @@ def _idx(magic: int, dims, payload: bytes) -> bytes:
     return struct.pack(f">I{len(dims)}I", magic, *dims) + payload
 
 
-@FUZZ
+@IDX_FUZZ
 @given(data=st.data())
 def test_malformed_idx_raises_valueerror_naming_the_file(tmp_path_factory, data):
     n = data.draw(st.integers(1, 4), label="images")
@@ -153,7 +154,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floa
                                     "float64", "step", [784, 10], [784, 0, 10], [100, 10], -1, 0, 1e-300]))
 
 
-@FUZZ
+@CONFIG_FUZZ
 @given(changes=st.dictionaries(st.sampled_from(KEYS), VALUES, min_size=1, max_size=3))
 def test_bad_config_values_raise_configerror_naming_the_key(changes):
     FUZZED["config"] += 1
@@ -169,7 +170,7 @@ def test_bad_config_values_raise_configerror_naming_the_key(changes):
         assert any(dotted in message or dotted.split(".")[0] in message for dotted in changes), message
 
 
-@FUZZ
+@CONFIG_FUZZ
 @given(text=st.text(max_size=200))
 def test_any_yaml_text_gives_a_configerror_or_a_config(tmp_path_factory, text):
     from experiments import train
@@ -189,7 +190,7 @@ SHAPES = st.lists(st.integers(0, 6), min_size=0, max_size=4).map(tuple)
 DTYPES = st.sampled_from([np.int64, np.int32, np.uint8, np.bool_, np.float32, np.float64, np.complex64])
 
 
-@FUZZ
+@API_FUZZ
 @given(shape=SHAPES, dtype=DTYPES)
 def test_layer_inputs_of_wrong_shape_rank_or_dtype(shape, dtype):
     FUZZED["api"] += 1
@@ -207,7 +208,7 @@ def test_layer_inputs_of_wrong_shape_rank_or_dtype(shape, dtype):
             ReLU().forward(x)
 
 
-@FUZZ
+@API_FUZZ
 @given(n=st.integers(0, 6), labels=st.one_of(
     st.lists(st.integers(-3, 12), min_size=0, max_size=8).map(lambda v: np.array(v, dtype=np.int64)),
     st.lists(st.one_of(st.floats(-2, 12), st.just(float("nan"))), min_size=0, max_size=8).map(np.array),
@@ -227,7 +228,7 @@ def test_label_arrays_of_wrong_length_value_or_type(n, labels):
         assert re.search(r"index \d+|shape|dtype|empty batch", message), message
 
 
-@FUZZ
+@API_FUZZ
 @given(a=SHAPES, b=SHAPES)
 def test_mse_shape_mismatch(a, b):
     FUZZED["api"] += 1

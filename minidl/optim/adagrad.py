@@ -20,6 +20,9 @@ class Adagrad(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.eps = _check("eps", eps)
 
+    def state_shapes(self, p):
+        return {"sum": p.shape}
+
     def _update(self, p, g, state):
         if not state:
             state["sum"] = np.zeros_like(p.data)

@@ -36,6 +36,10 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self.eps_inside_sqrt = bool(eps_inside_sqrt)
 
+    def state_shapes(self, p):
+        shapes = {"step": (), "exp_avg": p.shape, "exp_avg_sq": p.shape}
+        return {**shapes, "max_exp_avg_sq": p.shape} if self.amsgrad else shapes
+
     def _update(self, p, g, state):
         b1, b2 = self.betas
         if not state:

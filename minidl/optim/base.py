@@ -92,23 +92,50 @@ class Optimizer:
         return out
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned, checking indices and shapes."""
+        """Restore what ``state_dict`` returned.
+
+        Refuses (ValueError) a missing or non-scalar ``lr``, an index past the
+        parameters, and per-parameter state that is not what this optimizer
+        keeps (``state_shapes``): every parameter has all of it, with its
+        shapes and floating-point buffers, or - before the first step - none has any.
+        """
         if "lr" not in state:
             raise ValueError("optimizer state has no 'lr' entry")
-        new: dict[Parameter, dict] = {}
+        if np.ndim(state["lr"]):
+            raise ValueError(f"optimizer state 'lr' must be one number; got shape {np.shape(state['lr'])}")
+        lr = _check("lr", state["lr"])
+        loaded: list[dict] = [{} for _ in self.params]
         for key, value in state.items():
             if key == "lr":
                 continue
             index, _, name = key.partition(".")
             if not index.isdigit() or int(index) >= len(self.params) or not name:
                 raise ValueError(f"optimizer state key {key!r} does not match the {len(self.params)} parameters")
-            p = self.params[int(index)]
-            value = np.array(value)
-            if value.ndim and value.shape != p.shape:
-                raise ValueError(f"optimizer state {key!r} has shape {value.shape}; parameter has {p.shape}")
-            new.setdefault(p, {})[name] = value.astype(p.dtype) if value.ndim else value.item()
-        self.lr = float(state["lr"])
-        self.state = new
+            loaded[int(index)][name] = np.array(value)
+        if any(loaded):
+            for i, (p, entries) in enumerate(zip(self.params, loaded)):
+                self._check_state(i, entries, self.state_shapes(p))
+        self.lr = lr
+        self.state = {p: {name: value.astype(p.dtype) if value.ndim else value.item()
+                          for name, value in entries.items()}
+                      for p, entries in zip(self.params, loaded) if entries}
+
+    def state_shapes(self, p: Parameter) -> dict[str, tuple]:
+        """What ``self.state[p]`` holds after a step: ``{name: shape}``, ``()`` for a number."""
+        return {}
+
+    def _check_state(self, i: int, entries: dict, expected: dict) -> None:
+        """Refuse parameter ``i``'s loaded state unless it has exactly the ``expected`` names and shapes."""
+        name = type(self).__name__
+        if sorted(entries) != sorted(expected):
+            raise ValueError(f"optimizer state of parameter {i} has {sorted(entries) or 'no entries'}; "
+                             f"{name} keeps {sorted(expected) or 'none'}")
+        for key, value in entries.items():
+            if value.shape != expected[key]:
+                raise ValueError(f"optimizer state '{i}.{key}' has shape {value.shape}; expected {expected[key]}")
+            if value.dtype.kind not in ("f" if value.ndim else "fiu"):      # buffers; or a number (Adam's step)
+                raise ValueError(f"optimizer state '{i}.{key}' has dtype {value.dtype}; expected "
+                                 + ("floating-point" if value.ndim else "a number"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, weight_decay={self.weight_decay})"

@@ -32,6 +32,10 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
         self.eps_inside_sqrt = bool(eps_inside_sqrt)
 
+    def state_shapes(self, p):
+        names = ["square_avg"] + ["grad_avg"] * self.centered + ["momentum_buffer"] * bool(self.momentum)
+        return {name: p.shape for name in names}
+
     def _update(self, p, g, state):
         alpha = self.alpha
         if not state:

@@ -41,8 +41,12 @@ class LRScheduler:
         return {"base_lr": self.base_lr, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.base_lr = float(state["base_lr"])
-        self.last_epoch = int(state["last_epoch"])
+        """Restore what ``state_dict`` returned: ValueError for a bad ``base_lr`` or epoch count."""
+        last_epoch = state["last_epoch"]
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:
+            raise ValueError(f"scheduler state last_epoch must be a whole number >= 0; got {last_epoch!r}")
+        self.base_lr = _check("base_lr", state["base_lr"])
+        self.last_epoch = int(last_epoch)
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
 

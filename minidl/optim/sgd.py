@@ -39,6 +39,9 @@ class SGD(Optimizer):
         # update itself for the small layers of a batch-10 network)
         _plain_sgd_step(self.params, self.lr)
 
+    def state_shapes(self, p):
+        return {"momentum_buffer": p.shape} if self.momentum else {}
+
     def _update(self, p, g, state):
         mu = self.momentum
         if mu:

@@ -81,7 +81,8 @@ def resolve_config(study, cfg: dict, where: str = "config") -> dict:
 
 def load_config(study, path, overrides=()) -> dict:
     """Read ``path``, apply ``--set`` overrides, and ``resolve_config``: ConfigError before any work."""
-    return resolve_config(study, apply_overrides(load_yaml(path), overrides), str(path))
+    # an override can clash with the file (--set Train.epochs=2 on "Train: 5"): name both
+    return resolve_config(study, apply_overrides(load_yaml(path), overrides, source=f"{path}: --set"), str(path))
 
 
 def data_sections(study, cfg: dict) -> list[dict]:

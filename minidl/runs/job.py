@@ -18,9 +18,14 @@ A run stops early, with its files consistent, in three ways, recorded as
 ``resume_training(run_dir)`` continues an interrupted (or finished) run from
 its last completed epoch and gives the same metrics.csv, bit for bit, as a run
 that was never interrupted (apart from the wall-clock ``seconds`` column).
+It first checks the folder: last.npz (which records the config it was saved
+under), best.npz, metrics.csv and config.yaml must exist and agree, and any
+damage is a ValueError naming the file (``tests/test_fuzz_run_folder.py``).
 """
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +38,7 @@ from minidl.runs.folder import MetricsWriter, read_metrics, write_config
 from minidl.runs.job_config import build_model, build_optimizer, build_scheduler, resolve
 from minidl.training import Trainer
 from minidl.training.callbacks import GradientStats, KeepBest, OnRound
-from minidl.training.checkpoint import CheckpointError, restore, save_checkpoint
+from minidl.training.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
 from minidl.training.signals import StopOnSignals, phase
 from minidl.util.fileio import atomic_write_text
 
@@ -102,31 +107,46 @@ class TrainingRun:
         self.stopped_by: str | None = None      # signal name, when interrupted
 
     # ---- the resume checkpoint ---------------------------------------------
-    def save_last(self, trainer=None, row=None) -> None:
-        """``last.npz``: everything needed to continue after the epoch just finished."""
-        meta = {"epoch": self.trainer.epoch, "best": {"acc": self.best.value, "epoch": self.best.epoch},
+    def resume_meta(self) -> dict:
+        """What ``last.npz`` records besides the arrays: epoch, best so far, the random streams (shuffling,
+        augmentation, Dropout's masks), scheduler, and the config."""
+        return {"epoch": self.trainer.epoch, "best": {"acc": self.best.value, "epoch": self.best.epoch},
                 "rng": self.trainer.rng.bit_generator.state,
                 "augment_rng": self.trainer.augment_rng.bit_generator.state,
                 "layer_rngs": [g.bit_generator.state for g in _layer_generators(self.model)],
-                "scheduler": self.scheduler.state_dict() if self.scheduler else None}
-        save_checkpoint(self.run_dir / "last.npz", self.model, self.optimizer, meta=meta)
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None, "config": self.cfg}
+
+    def save_last(self, trainer=None, row=None) -> None:
+        """``last.npz``: everything needed to continue after the epoch just finished."""
+        save_checkpoint(self.run_dir / "last.npz", self.model, self.optimizer, meta=self.resume_meta())
 
     def restore_last(self) -> None:
-        path = self.run_dir / "last.npz"
+        """Continue from ``last.npz``, after checking it against best.npz, metrics.csv and the config:
+        anything missing, damaged or inconsistent is a CheckpointError (a ValueError) naming the file."""
+        path, best_path = self.run_dir / "last.npz", self.run_dir / "best.npz"
+        if best_path.is_file():
+            restore(best_path, self.model)      # a bad best.npz fails now, not after the epochs; last.npz overwrites it
+        expected = self.resume_meta()
         meta = restore(path, self.model, self.optimizer)
+        check_resume_meta(path, meta, expected)
+        epoch, best = meta["epoch"], meta["best"]
+        keeps_state = any(self.optimizer.state_shapes(p) for p in self.optimizer.params)
+        if keeps_state and bool(self.optimizer.state) != (epoch > 0):
+            raise CheckpointError(f"{path}: {'has' if self.optimizer.state else 'has no'} optimizer state "
+                                  f"after epoch {epoch}")
         try:
-            self.trainer.epoch = int(meta["epoch"])
-            self.best.value, self.best.epoch = float(meta["best"]["acc"]), int(meta["best"]["epoch"])
             self.trainer.rng.bit_generator.state = meta["rng"]
-            if "augment_rng" in meta:                # checkpoints from before augmentation have none
-                self.trainer.augment_rng.bit_generator.state = meta["augment_rng"]
+            self.trainer.augment_rng.bit_generator.state = meta["augment_rng"]
             for generator, state in zip(_layer_generators(self.model), meta.get("layer_rngs", []), strict=True):
                 generator.bit_generator.state = state
             if self.scheduler is not None:
                 self.scheduler.load_state_dict(meta["scheduler"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: incomplete resume state ({type(exc).__name__}: {exc})") from None
-        self.rows = _truncate_metrics(self.run_dir / "metrics.csv", self.trainer.epoch)
+        except (TypeError, ValueError, OverflowError) as exc:      # NumPy checks the RNG state's numbers
+            raise CheckpointError(f"{path}: bad RNG or scheduler state ({type(exc).__name__}: {exc})") from None
+        if best["epoch"] and not best_path.is_file():
+            raise CheckpointError(f"{best_path}: missing, but last.npz says epoch {best['epoch']} was the best so far")
+        self.trainer.epoch, self.best.value, self.best.epoch = epoch, best["acc"], best["epoch"]
+        self.rows = _truncate_metrics(self.run_dir / "metrics.csv", epoch)
 
     # ---- training ------------------------------------------------------------
     def train(self) -> tuple[str, str]:
@@ -237,6 +257,8 @@ def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, cal
             raise ConfigError(f"cannot resume {run_dir} with a changed config; only {', '.join(RESUMABLE_KEYS)} "
                               f"may change. Differing keys: " + "; ".join(changed))
         saved["Train"]["epochs"], saved["Train"]["debug"] = cfg["Train"]["epochs"], cfg["Train"]["debug"]
+    check_same_config(run_dir / "last.npz", saved)
+    if cfg is not None:
         write_config(run_dir, saved)
     phase("loading the data")
     run = TrainingRun(saved, run_dir, data if data is not None else load_data(saved), callbacks, log)
@@ -265,19 +287,107 @@ def config_differences(old: dict, new: dict) -> list[str]:
             if k not in RESUMABLE_KEYS and a.get(k) != b.get(k)]
 
 
+def _kind(value) -> str:
+    """The JSON type of ``value``: bool, int, float, str, dict, list or NoneType."""
+    for kind in (bool, int, float, str, dict, list):
+        if isinstance(value, kind):
+            return kind.__name__
+    return type(value).__name__
+
+
+def _layout_difference(found, expected, where: str = "meta") -> str | None:
+    """The first key or leaf type where ``found`` differs from ``expected`` (dicts compared recursively)."""
+    if _kind(found) != _kind(expected):
+        return f"{where} is {_kind(found)} {found!r}; expected {_kind(expected)}"
+    if isinstance(expected, dict):
+        for key in sorted(expected.keys() | found.keys(), key=str):
+            if key not in found or key not in expected:
+                return f"{where}.{key} is {'missing' if key not in found else 'unexpected'}"
+            problem = _layout_difference(found[key], expected[key], f"{where}.{key}")
+            if problem:
+                return problem
+    return None
+
+
+def check_same_config(path: Path, cfg: dict) -> None:
+    """Refuse to resume under ``cfg`` (from the run's config.yaml) when the last.npz at ``path``
+    was saved under another config, apart from RESUMABLE_KEYS: a damaged or edited config.yaml
+    is caught here, before any data is loaded.  Runs saved before the config was recorded pass."""
+    config = load_checkpoint(path)[2].get("config")
+    if config is not None and not isinstance(config, dict):
+        raise CheckpointError(f"{path}: not the resume state this job writes: meta.config is {_kind(config)}")
+    changed = config_differences(config, cfg) if config is not None else []
+    if changed:
+        raise CheckpointError(f"{path}: was saved under a different config than {path.parent / 'config.yaml'}; "
+                              "differing keys: " + "; ".join(changed))
+
+
+def check_resume_meta(path: Path, meta: dict, expected: dict) -> None:
+    """Refuse the meta of a last.npz (CheckpointError naming ``path``) unless it has the keys and
+    types of ``expected`` (``TrainingRun.resume_meta()`` of the run about to continue; the config
+    is ``check_same_config``'s) and numbers that fit together."""
+    problem = _layout_difference({**meta, "config": None}, {**expected, "config": None})
+    if problem:
+        raise CheckpointError(f"{path}: not the resume state this job writes: {problem}")
+    epoch, best, scheduler = meta["epoch"], meta["best"], meta["scheduler"]
+    if epoch < 0 or not 0 <= best["epoch"] <= epoch:
+        raise CheckpointError(f"{path}: epoch {epoch} with best epoch {best['epoch']}; expected 0 <= best <= epoch")
+    if not (0 <= best["acc"] <= 1 if best["epoch"] else best["acc"] == -math.inf):
+        raise CheckpointError(f"{path}: best accuracy {best['acc']!r} at epoch {best['epoch']} is impossible")
+    if scheduler is not None and scheduler["base_lr"] != expected["scheduler"]["base_lr"]:
+        raise CheckpointError(f"{path}: the scheduler's base_lr is {scheduler['base_lr']!r}; the config's "
+                              f"learning rate is {expected['scheduler']['base_lr']!r}")
+    if scheduler is not None and scheduler["last_epoch"] != epoch:
+        raise CheckpointError(f"{path}: the scheduler has stepped {scheduler['last_epoch']} times "
+                              f"after {epoch} epoch(s); it steps once per epoch")
+
+
 def _truncate_metrics(path: Path, epochs: int) -> list[dict]:
-    """Keep the first ``epochs`` data rows of metrics.csv (a row can be written just before a
-    kill stops the checkpoint that follows it).  Returns the kept rows, parsed."""
+    """Keep the header and the first ``epochs`` rows of metrics.csv (a row can be written just before
+    a kill stops the checkpoint that follows it).  Returns the kept rows, parsed.
+
+    Each kept row must hold a number per column, its epoch 1, 2, ...; CheckpointError names the line.
+    """
     if not path.is_file():
         if epochs:
             raise CheckpointError(f"{path}: missing, but last.npz says {epochs} epoch(s) were completed")
         return []
-    lines = path.read_text().splitlines(keepends=True)
+    try:
+        lines = path.read_bytes().decode("utf-8").split("\n")    # not splitlines: it also splits at \f, \x1c, ...
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if lines[-1] == "":
+        lines.pop()             # the newline that ends the last row
     if len(lines) - 1 < epochs:
         raise CheckpointError(f"{path}: has {max(len(lines) - 1, 0)} epoch rows but last.npz says {epochs}")
     kept = lines[:epochs + 1] if epochs else []
-    atomic_write_text(path, "".join(kept))
+    if kept:
+        _check_metrics_rows(path, [line.removesuffix("\r").split(",") for line in kept])
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
     return read_metrics(path) if kept else []
+
+
+def _check_metrics_rows(path: Path, rows: list[list[str]]) -> None:
+    """``rows[0]`` a header with an ``epoch`` column; then rows of as many numbers, epochs 1, 2, ..."""
+    header = rows[0]
+    names_ok = all(name and name.isprintable() and '"' not in name for name in header)   # no quote, BOM, '\r'
+    if "epoch" not in header or not names_ok or len(set(header)) < len(header):
+        raise CheckpointError(f"{path}, line 1: not a metrics header (distinct printable names without quotes, "
+                              f"one of them epoch): {','.join(header)[:80]!r}")
+    for n, cells in enumerate(rows[1:], start=1):
+        bad = next((cell for cell in cells if not _NUMBER.fullmatch(cell)), None)
+        if bad is not None:
+            raise CheckpointError(f"{path}, line {n + 1}: {bad[:20]!r} is not a number")
+        values = [float(cell) for cell in cells]
+        if len(values) != len(header):
+            raise CheckpointError(f"{path}, line {n + 1}: {len(values)} values for {len(header)} columns")
+        if values[header.index("epoch")] != n:
+            raise CheckpointError(f"{path}, line {n + 1}: epoch {cells[header.index('epoch')]}; expected {n}")
+
+
+# a number as MetricsWriter writes it (repr of an int or float); stricter than float(), which
+# accepts spaces and a '\r' that the csv module would take for a line break
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|nan)")
 
 
 def _describe(cfg: dict) -> str:
