@@ -14,7 +14,8 @@ and these optional ones extend them::
     Output: dir, name
 
 ``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2).
-``momentum`` is honoured when the optimizer is sgd.
+``momentum`` is honoured when the optimizer is sgd, also for the course models,
+whose own SGD ignores it: ``momentum_note`` is the line a run prints then.
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ from minidl.parameter import Parameter
 from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, layer_sizes, non_negative,
                                 optional_positive_int, positive, positive_int, validate)
 
-__all__ = ["SCHEMA", "MODELS", "check", "resolve", "build_model", "optimizer_spec", "build_optimizer",
-           "build_scheduler"]
+__all__ = ["SCHEMA", "MODELS", "COURSE_MODELS", "check", "resolve", "momentum_note", "build_model",
+           "optimizer_spec", "build_optimizer", "build_scheduler"]
 
 MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
+COURSE_MODELS = ("SoftmaxRegression", "TwoLayerNet")     # CS 7643's networks, trained by its momentum-free SGD
 INPUT_SIZE, NUM_CLASSES = 784, 10
 
 
@@ -111,6 +113,19 @@ def resolve(cfg: dict, where: str = "config") -> dict:
     cfg = validate(cfg, SCHEMA, where)
     check(cfg, where)
     return cfg
+
+
+def momentum_note(cfg: dict) -> str | None:
+    """The line to print when a CS 7643 model trains with SGD and momentum != 0, else None.
+
+    minidl applies the momentum (torch.optim.SGD's rule), but the course's
+    ``SGD(learning_rate, reg)`` has none, so its published numbers need 0.0.
+    """
+    train = cfg["Train"]
+    if cfg["Model"]["type"] not in COURSE_MODELS or train["optimizer"] != "sgd" or not train["momentum"]:
+        return None
+    return (f"note: Train.momentum {train['momentum']:g} is applied to {cfg['Model']['type']}; the course's SGD "
+            f"ignores momentum, so momentum: 0.0 reproduces the course's numbers")
 
 
 def build_model(cfg: dict, rng: np.random.Generator):
