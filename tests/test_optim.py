@@ -97,6 +97,30 @@ def test_sgd_weight_decay_applies_to_weights_and_skips_biases():
     assert bias == pytest.approx([1.9, 1.8], rel=1e-13)
 
 
+def test_decay_biases_puts_weight_decay_on_biases_as_torch_does():
+    # torch.optim's weight_decay knows no biases: with decay_biases a bias (decay=False)
+    # moves exactly as a weight does
+    # SGD, wd = 0.1, lr = 0.1, p = 2, gradient 1: 2 -> 1.88 -> 1.7612 (as in the test above)
+    sgd = lambda ps: SGD(ps, lr=0.1, weight_decay=0.1, decay_biases=True)
+    assert _trajectory(sgd, [1, 1], start=2.0, decay=False) == pytest.approx([1.88, 1.7612], rel=1e-13)
+    # Adam, wd = 0.5, p = 1, gradient 1: g = 1.5, first step lr * 1.5 / (1.5 + eps) (as for the weight below)
+    adam = lambda ps: Adam(ps, lr=0.1, eps=0.1, weight_decay=0.5, decay_biases=True)
+    assert _trajectory(adam, [1.0], decay=False) == pytest.approx([1 - 0.1 * 1.5 / 1.6], rel=1e-13)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(SGD, {"lr": 0.1, "momentum": 0.9}), (Adam, {"lr": 0.1}),
+                                         (RMSprop, {"lr": 0.1}), (Adagrad, {"lr": 0.1})])
+def test_every_optimizer_takes_decay_biases(cls, kwargs):
+    # one bias Parameter, gradient 0: only the decay can move it, and only with decay_biases
+    def final(decay_biases):
+        return _trajectory(lambda ps: cls(ps, weight_decay=0.5, decay_biases=decay_biases, **kwargs),
+                           [0.0, 0.0], start=1.0, decay=False)[-1]
+    assert final(False) == 1.0
+    assert final(True) < 1.0
+    assert "decay_biases=True" in repr(cls([Parameter(np.zeros(1))], decay_biases=True, **kwargs))
+    assert "decay_biases" not in repr(cls([Parameter(np.zeros(1))], **kwargs))
+
+
 def test_sgd_weight_decay_enters_the_momentum_buffer():
     # wd = 0.1, mu = 0.9, lr = 0.1, p starts at 2, gradient 1
     # step 1: g = 1.2;    v = 1.2                    p = 2    - 0.12   = 1.88

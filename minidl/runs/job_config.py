@@ -8,12 +8,14 @@ The CS 7643 keys work unchanged::
 and these optional ones extend them::
 
     Train:  optimizer (sgd | adam | rmsprop | adagrad), nesterov, betas, eps, seed,
-            scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats
+            scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats, decay_biases
     Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression)
     Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize
     Output: dir, name
 
-``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2).
+``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2);
+``decay_biases: true`` puts it on the biases too, as torch.optim's weight_decay
+does (HW7's PyTorch optimizers).
 ``momentum`` is honoured when the optimizer is sgd, also for the course models,
 whose own SGD ignores it: ``momentum_note`` is the line a run prints then.
 """
@@ -50,7 +52,7 @@ SCHEMA = {
     "Train": {
         "batch_size": Key(int, 64, positive_int),
         "learning_rate": Key(float, 0.1, positive),
-        "reg": Key(float, 0.0, non_negative, doc="weight decay on weights (not biases)"),
+        "reg": Key(float, 0.0, non_negative, doc="weight decay on weights (not biases, unless decay_biases)"),
         "epochs": Key(int, 10, positive_int),
         "momentum": Key(float, 0.0, non_negative, doc="used when optimizer is sgd"),
         "debug": Key(bool, False, doc="print the running loss every 100 batches"),
@@ -62,6 +64,7 @@ SCHEMA = {
         "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, <options>}"),
         "dtype": Key(str, "float32", choices=["float32", "float64"]),
         "grad_stats": Key(bool, False, doc="log per-layer gradient norms and the first/last ratio per epoch"),
+        "decay_biases": Key(bool, False, doc="reg on biases too, as torch.optim's weight_decay (HW7's optimizers)"),
     },
     "Model": {
         "type": Key(str, REQUIRED, choices=sorted(MODELS)),
@@ -141,11 +144,13 @@ def build_model(cfg: dict, rng: np.random.Generator):
 def optimizer_spec(cfg: dict) -> dict:
     """The ``Train`` section as an optimizer spec for ``minidl.optim.build_optimizer``.
 
-    ``reg`` becomes ``weight_decay``; momentum and Nesterov go to sgd, betas to adam,
-    eps to every optimizer but sgd.
+    ``reg`` becomes ``weight_decay`` (and ``decay_biases`` follows it, when true); momentum
+    and Nesterov go to sgd, betas to adam, eps to every optimizer but sgd.
     """
     t = cfg["Train"]
     spec = {"type": t["optimizer"], "lr": t["learning_rate"], "weight_decay": t["reg"]}
+    if t["decay_biases"]:
+        spec["decay_biases"] = True
     if t["optimizer"] == "sgd":
         spec.update(momentum=t["momentum"], nesterov=t["nesterov"])
     if t["optimizer"] == "adam" and t["betas"] is not None:
