@@ -60,6 +60,7 @@ class Optimizer:
         self.weight_decay = _check("weight_decay", weight_decay)
         self.decay_biases = bool(decay_biases)
         self.state: dict[Parameter, dict] = {}
+        self.schedulers: list = []      # the lr schedulers attached to it: each LRScheduler adds itself
 
     def zero_grad(self) -> None:
         """Forget the gradients (backward passes overwrite them anyway)."""
