@@ -10,7 +10,8 @@ epochs over the 60,000 MNIST training images in each framework and reports
 the median wall-clock and CPU seconds per epoch, and the ratio torch / minidl
 (above 1: minidl is faster).  One epoch is 6,000 steps of: gather a shuffled
 batch of 10, forward, softmax cross-entropy, backward, SGD step (Nesterov
-momentum 0.8, weight decay 1e-5 on the weights only, in both).
+momentum 0.8, weight decay 1e-5, on the biases too when the config sets
+Train.decay_biases, as the HW7 configs do, in both).
 
 The torch loop is the fastest idiomatic one: the whole dataset is one tensor
 and each batch is a single fancy index (a ``DataLoader`` would only add
@@ -103,7 +104,8 @@ def torch_epoch(cfg: dict, X: np.ndarray, y: np.ndarray, threads: int):
     model = torch.nn.Sequential(*layers)
     weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
     biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    opt = torch.optim.SGD([{"params": weights, "weight_decay": t["reg"]}, {"params": biases, "weight_decay": 0.0}],
+    bias_decay = t["reg"] if t["decay_biases"] else 0.0
+    opt = torch.optim.SGD([{"params": weights, "weight_decay": t["reg"]}, {"params": biases, "weight_decay": bias_decay}],
                           lr=t["learning_rate"], momentum=t["momentum"], nesterov=t["nesterov"])
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))

@@ -21,7 +21,7 @@ from conftest import run_args, signal_when_rows
 from experiments.mlds import batch_size_flatness, interpolation, parameter_count, random_labels
 from minidl.analysis import (flatten_params, interpolate, interpolation_alphas, interpolation_curve,
                              output_jacobian, sensitivity, sharpness)
-from minidl.runs.cli import load_config, main
+from minidl.runs.cli import load_config, main, resolve_config
 from minidl.runs.config import ConfigError
 from minidl.data import shuffle_labels
 from minidl.layers import Linear
@@ -294,6 +294,10 @@ def test_study_configs_check_their_grids(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_course_network_for_random_labels_has_about_17k_parameters():
+def test_course_network_for_random_labels_has_the_reports_16750_parameters():
+    # 784*20+20 + 20*20+20 + 20*20+20 + 20*10+10 = 15,700 + 420 + 420 + 210 = 16,750, the report's count
     cfg = load_config(random_labels, CONFIGS / "random_labels.yaml")
-    assert MLP(cfg["Model"]["sizes"]).num_parameters() == 16330
+    assert cfg["Model"]["sizes"] == [784, 20, 20, 20, 10]
+    assert MLP(cfg["Model"]["sizes"]).num_parameters() == 16750
+    default = resolve_config(random_labels, {}, "defaults")
+    assert default["Model"]["sizes"] == cfg["Model"]["sizes"], "the study's default is the config's network"

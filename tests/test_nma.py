@@ -163,11 +163,21 @@ def test_unknown_study_key_is_a_config_error_naming_it(tmp_path):
                            "--set", f"Output.dir={tmp_path}"])
 
 
+def test_case_study_trains_the_tutorials_model():
+    # the tutorial's section 2.2: 784 inputs, one hidden layer of 10 units, 10 outputs
+    from experiments.nma import case_study
+    from minidl.runs.cli import load_config
+    hidden = load_config(case_study, "configs/nma/case_study.yaml")["Study"]["tutorial_hidden"]
+    assert hidden == [10]
+    assert NeuromatchMLP(hidden, np.random.default_rng(0)).num_parameters() == 784 * 10 + 10 + 10 * 10 + 10
+
+
 # ---- smoke runs of every section on real MNIST, with tiny settings ------------------------------------
 
 SMOKE = {
-    "nma_case_study": ("case_study", ["Study.steps=3", "Study.mlp_hidden=[4]", "Study.filters_shown=4",
-                                      "Data.working_set=50"], ["loss.png", "weights_linear.png", "filters_mlp.png"]),
+    "nma_case_study": ("case_study", ["Study.steps=3", "Study.tutorial_hidden=[3]", "Study.mlp_hidden=[4]",
+                                      "Study.filters_shown=4", "Data.working_set=50"],
+                       ["loss.png", "filters_tutorial.png", "weights_linear.png", "filters_mlp.png"]),
     "nma_random_search": ("random_search", ["Study.directions=5", "Study.partial_steps=2", "Data.working_set=50"],
                           ["delta_loss.png"]),
     "nma_conditioning": ("conditioning", ["Study.grid=4", "Study.steps=5", "Study.report_steps=5",

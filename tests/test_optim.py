@@ -46,6 +46,7 @@ def test_parameter_for_a_2d_point():
 
 
 # ---------------------------------------------------------------- SGD
+# (weight decay, in every optimizer, is in tests/test_weight_decay.py)
 def test_sgd_plain_two_steps():
     p = Parameter(np.array([1.0, -2.0]))
     opt = SGD([p], lr=0.1)
@@ -84,32 +85,6 @@ def test_sgd_nesterov():
     # step 3: v = 2.61 - 1 = 1.61; -1 + 1.449 = 0.449 p = 0.349 - 0.0449 = 0.3041
     got = _trajectory(lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True), [1, 2, -1])
     assert got == pytest.approx([0.81, 0.349, 0.3041], rel=1e-13)
-
-
-def test_sgd_weight_decay_applies_to_weights_and_skips_biases():
-    # wd = 0.1, lr = 0.1, p starts at 2, gradient 1 each step
-    # weight: g = 1 + 0.1*2    = 1.2    p = 2    - 0.12   = 1.88
-    #         g = 1 + 0.1*1.88 = 1.188  p = 1.88 - 0.1188 = 1.7612
-    # bias:   g = 1                     p = 1.9, then 1.8
-    weight = _trajectory(lambda ps: SGD(ps, lr=0.1, weight_decay=0.1), [1, 1], start=2.0, decay=True)
-    bias = _trajectory(lambda ps: SGD(ps, lr=0.1, weight_decay=0.1), [1, 1], start=2.0, decay=False)
-    assert weight == pytest.approx([1.88, 1.7612], rel=1e-13)
-    assert bias == pytest.approx([1.9, 1.8], rel=1e-13)
-
-
-def test_sgd_weight_decay_enters_the_momentum_buffer():
-    # wd = 0.1, mu = 0.9, lr = 0.1, p starts at 2, gradient 1
-    # step 1: g = 1.2;    v = 1.2                    p = 2    - 0.12   = 1.88
-    # step 2: g = 1.188;  v = 0.9*1.2 + 1.188 = 2.268  p = 1.88 - 0.2268 = 1.6532
-    got = _trajectory(lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1), [1, 1], start=2.0)
-    assert got == pytest.approx([1.88, 1.6532], rel=1e-13)
-
-
-def test_weight_decay_does_not_write_into_the_gradient():
-    p = Parameter(np.array([2.0]))
-    p.grad = grad = np.array([1.0])
-    SGD([p], lr=0.1, weight_decay=0.1).step()
-    assert p.grad is grad and grad[0] == 1.0
 
 
 def test_momentum_buffer_does_not_alias_the_gradient():
@@ -179,14 +154,6 @@ def test_adam_amsgrad_keeps_the_largest_second_moment():
     plain = _trajectory(lambda ps: Adam(ps, **ADAM), [2, 0.5, 0.5])
     assert plain[1] == pytest.approx(p1 - 0.1 * 1.0 / (math.sqrt(0.8125 / 0.4375) + 0.1), rel=1e-13)
     assert plain[1] != pytest.approx(p2, rel=1e-6)
-
-
-def test_adam_weight_decay_is_l2_added_to_the_gradient():
-    # wd = 0.5, p = 1, gradient 1: g = 1 + 0.5*1 = 1.5; first step is lr * 1.5 / (1.5 + eps)
-    got = _trajectory(lambda ps: Adam(ps, lr=0.1, eps=0.1, weight_decay=0.5), [1.0])
-    assert got == pytest.approx([1 - 0.1 * 1.5 / 1.6], rel=1e-13)
-    bias = _trajectory(lambda ps: Adam(ps, lr=0.1, eps=0.1, weight_decay=0.5), [1.0], decay=False)
-    assert bias == pytest.approx([1 - 0.1 * 1.0 / 1.1], rel=1e-13)
 
 
 # ---------------------------------------------------------------- RMSprop

@@ -121,3 +121,120 @@ def test_invalid_arguments_raise_value_error(make, pattern):
 def test_scheduler_needs_a_minidl_optimizer(cls, kwargs):
     with pytest.raises(TypeError, match="Optimizer"):
         cls(object(), **kwargs)
+
+
+# ---- several schedulers on one optimizer: torch's chainable form ----------------------------------
+
+def _torch_chained(base_lr, schedulers, epochs):
+    """PyTorch's recursive ``get_lr`` (torch/optim/lr_scheduler.py), transcribed: each step, every scheduler in
+    turn maps the current rate lr to the next.  ``schedulers``: ("cosine", T_max, eta_min), ("exp", gamma) or
+    ("step", step_size, gamma), stepped in that order, as torch's ChainedScheduler does."""
+    import math
+    lr, rates = base_lr, [base_lr]
+    for e in range(1, epochs + 1):
+        for kind, *args in schedulers:
+            if kind == "exp":
+                lr = lr * args[0]
+            elif kind == "step":
+                lr = lr * args[1] if e % args[0] == 0 else lr
+            else:
+                T, eta_min = args
+                if (e - 1 - T) % (2 * T) == 0:
+                    lr = lr + (base_lr - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                else:
+                    ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+                    lr = ratio * (lr - eta_min) + eta_min
+        rates.append(lr)
+    return rates
+
+
+def _chained_rates(lr, makers, epochs):
+    opt = _optimizer(lr)
+    schedulers = [make(opt) for make in makers]
+    rates = [opt.lr]
+    for _ in range(epochs):
+        for scheduler in schedulers:
+            scheduler.step()
+        rates.append(opt.lr)
+    return rates
+
+
+def test_cosine_chained_with_exponential_matches_torch():
+    # SGD lr 0.1; CosineAnnealingLR(T_max 6, eta_min 0.01), then ExponentialLR(0.9), both stepped each epoch.
+    # epoch 1: cosine 0.01 + (0.1 - 0.01) (1 + cos(pi/6)) / (1 + cos 0) = 0.01 + 0.09 * 0.9330127 = 0.0939711;
+    #          exponential 0.0939711 * 0.9 = 0.0845740.  (Each scheduler's own closed form, the last one
+    #          setting the rate, would give ExponentialLR's 0.1 * 0.9 = 0.09: 5.4e-3 off.)
+    # epoch 2: cosine 0.01 + (0.0845740 - 0.01) (1 + cos(pi/3)) / (1 + cos(pi/6)) = 0.0699462;  * 0.9 = 0.0629515
+    # epoch 7 is the step off the bottom (e - 1 = T_max): lr + (0.1 - 0.01) (1 - cos(pi/6)) / 2, then * 0.9.
+    # The values are torch 2.13's, which the transcription above reproduces bit for bit.
+    torch_rates = [0.1, 0.08457402885326978, 0.06295153718043599, 0.04077092230826159, 0.022846915038717722,
+                   0.012098088458870091, 0.009000000000000001, 0.013525971146730235, 0.02084319311905723,
+                   0.028517747614303025, 0.03399895927930909, 0.03586960060774742, 0.033954258928901776,
+                   0.029114665060572417, 0.022828749479743803]
+    assert _torch_chained(0.1, [("cosine", 6, 0.01), ("exp", 0.9)], 14) == pytest.approx(torch_rates, rel=1e-15)
+    got = _chained_rates(0.1, [lambda o: CosineAnnealingLR(o, T_max=6, eta_min=0.01),
+                               lambda o: ExponentialLR(o, gamma=0.9)], 14)
+    assert got == pytest.approx(torch_rates, rel=1e-13)
+
+
+@pytest.mark.parametrize("lr, specs, makers", [
+    (0.1, [("exp", 0.9), ("cosine", 6, 0.01)],                   # the other order gives other rates
+     [lambda o: ExponentialLR(o, gamma=0.9), lambda o: CosineAnnealingLR(o, T_max=6, eta_min=0.01)]),
+    (0.1, [("step", 3, 0.5), ("exp", 0.9)],
+     [lambda o: StepLR(o, step_size=3, gamma=0.5), lambda o: ExponentialLR(o, gamma=0.9)]),
+    (1.0, [("cosine", 2, 0.0), ("exp", 0.5)],                    # two periods: the bottom step at e = 3 and 7
+     [lambda o: CosineAnnealingLR(o, T_max=2), lambda o: ExponentialLR(o, gamma=0.5)]),
+], ids=["exponential-then-cosine", "step-and-exponential", "short-cosine-and-exponential"])
+def test_chained_schedulers_follow_torchs_recursive_form(lr, specs, makers):
+    assert _chained_rates(lr, makers, 14) == pytest.approx(_torch_chained(lr, specs, 14), rel=1e-13, abs=1e-17)
+
+
+def test_one_scheduler_keeps_the_closed_form():
+    opt = _optimizer(0.1)
+    cosine = CosineAnnealingLR(opt, T_max=6, eta_min=0.01)
+    assert opt.schedulers == [cosine] and not cosine.chained
+    for epoch in range(1, 15):
+        cosine.step()
+        assert opt.lr == cosine.lr_at(epoch)          # exactly, with no recursion's rounding
+
+
+def test_a_later_scheduler_shares_the_first_ones_base_lr():
+    # torch keeps the optimizer's initial_lr from the first scheduler: a second one created after two
+    # steps still starts its bottom-of-period rise from 0.1, not from the rate of the moment
+    opt = _optimizer(0.1)
+    first = StepLR(opt, step_size=1, gamma=0.5)
+    first.step()
+    first.step()
+    assert opt.lr == 0.025
+    second = CosineAnnealingLR(opt, T_max=3)
+    assert second.base_lr == 0.1 and first.chained and second.chained
+
+
+def test_a_rejected_scheduler_does_not_attach():
+    opt = _optimizer(0.1)
+    with pytest.raises(ValueError, match="T_max"):
+        CosineAnnealingLR(opt, T_max=0)
+    assert opt.schedulers == []
+    assert not ExponentialLR(opt, gamma=0.9).chained
+
+
+def test_chained_state_round_trip_continues_the_same_rates():
+    def make(opt):
+        return [CosineAnnealingLR(opt, T_max=6, eta_min=0.01), ExponentialLR(opt, gamma=0.9)]
+    opt = _optimizer(0.1)
+    schedulers = make(opt)
+    for _ in range(4):
+        for s in schedulers:
+            s.step()
+    saved_opt, saved = opt.state_dict(), [s.state_dict() for s in schedulers]
+    resumed_opt = _optimizer(0.1)
+    resumed = make(resumed_opt)
+    resumed_opt.load_state_dict(saved_opt)           # chained, the rate is the optimizer's own state
+    for s, state in zip(resumed, saved):
+        s.load_state_dict(state)
+    assert resumed_opt.lr == opt.lr
+    for _ in range(6):
+        for a, b in zip(schedulers, resumed):
+            a.step()
+            b.step()
+        assert resumed_opt.lr == opt.lr

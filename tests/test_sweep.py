@@ -81,6 +81,33 @@ def test_sweep_set_overrides_the_base_config_and_output_dir_moves_the_sweep(tmp_
         load_config(sweep_cli, "configs/sweeps/twolayer_lr.yaml", ["Sweep.set.Train.learnig_rate=0.1"])
 
 
+@pytest.mark.integration
+def test_output_dir_on_the_command_line_moves_the_whole_sweep(tmp_path, real_mnist_dir, monkeypatch, capsys):
+    # python -m experiments.sweep configs/sweeps/softmax.yaml --set Output.dir=X, started from another folder:
+    # the sweep folder, its points and its files go under X, and nothing under the current folder's runs/
+    from pathlib import Path
+
+    from experiments import sweep as sweep_cli
+    from minidl.runs.cli import main
+    sweep_file = Path(sweep_cli.__file__).resolve().parents[1] / "configs/sweeps/softmax.yaml"
+    elsewhere, out = tmp_path / "cwd", tmp_path / "out"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    argv = [str(sweep_file), "--set", f"Output.dir={out}", "--set", "Sweep.grid={Train.seed: [1, 2]}",
+            "--set", "Sweep.set.Train.epochs=1", "--set", "Sweep.set.Data.subset=100",
+            "--set", f"Sweep.set.Data.dir={real_mnist_dir}", "--workers", "2"]
+    assert main(sweep_cli, argv) == 0
+    sweep_dir = out / "sweep-softmax"
+    assert f"run folder: {sweep_dir}" in capsys.readouterr().out
+    for name in ("config.yaml", "results.csv", "comparison.png", "summary.json"):
+        assert (sweep_dir / name).is_file(), f"{name} missing from {sweep_dir}"
+    points = [p for p in sweep_dir.iterdir() if p.is_dir()]
+    assert len(points) == 2 and all((p / "summary.json").is_file() for p in points)
+    assert list(elsewhere.iterdir()) == [], "nothing may be written under the current folder"
+    assert main(sweep_cli, argv) == 0                  # the same --set finds the same folder again
+    assert "2 already done" in capsys.readouterr().out
+
+
 def test_a_failed_point_travels_back_from_a_worker_with_its_files(tmp_path):
     import json
     import pickle

@@ -9,8 +9,8 @@ from experiments import sweep as sweep_cli
 from experiments import train as train_cli
 from minidl.models import MLP, TwoLayerNet
 from minidl.runs.cli import main
-from minidl.runs.job import run_training
-from minidl.runs.job_config import resolve
+from minidl.runs.job import plot_job, run_training
+from minidl.runs.job_config import momentum_note, resolve
 from minidl.training.checkpoint import CheckpointError, load_checkpoint
 
 
@@ -91,6 +91,40 @@ def test_divergence_is_reported_not_crashed(tmp_path):
     assert summary["status"] == "diverged" and summary["epochs_completed"] == 0
     assert "learning rate 1e+06" in summary["message"] and "lower learning rate" in summary["message"]
     assert any("diverged" in line for line in lines)
+
+
+@pytest.mark.parametrize("model, optimizer, momentum, noted", [
+    ("TwoLayerNet", "sgd", 0.9, True),
+    ("SoftmaxRegression", "sgd", 0.5, True),
+    ("TwoLayerNet", "sgd", 0.0, False),         # the shipped course configs: nothing to say
+    ("MLP", "sgd", 0.9, False),                 # not a course model: momentum is simply a setting
+    ("TwoLayerNet", "adam", 0.9, False),        # momentum does not reach adam at all
+])
+def test_a_course_model_with_momentum_says_so_once(tmp_path, model, optimizer, momentum, noted):
+    X, y = _synthetic(200)
+    data = {"train": (X[:100], y[:100]), "val": (X[100:150], y[100:150]), "test": (X[150:], y[150:])}
+    cfg = resolve({"Train": {"epochs": 1, "optimizer": optimizer, "momentum": momentum},
+                   "Model": {"type": model, "sizes": [784, 16, 10]}}, "momentum")
+    lines = []
+    run_training(cfg, tmp_path, data=data, log=lines.append, plot=False)
+    notes = [line for line in lines if line.startswith("note: Train.momentum")]
+    if not noted:
+        assert notes == [] and momentum_note(cfg) is None
+        return
+    assert notes == [momentum_note(cfg)], "the note is printed exactly once"
+    assert f"momentum {momentum:g} is applied to {model}" in notes[0]
+    assert "the course's SGD ignores momentum" in notes[0] and "momentum: 0.0 reproduces" in notes[0]
+
+
+def test_the_figure_title_shows_the_momentum():
+    rows = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5, "lr": 0.1}]
+    sgd = resolve({"Train": {"momentum": 0.9, "nesterov": True}, "Model": {"type": "TwoLayerNet"}}, "title")
+    title = plot_job(rows, sgd, "run")._suptitle.get_text()
+    assert title == "run: TwoLayerNet h=128, sgd lr=0.1 momentum=0.9 nesterov reg=0 batch=64"
+    plain = resolve({"Model": {"type": "TwoLayerNet"}}, "title")
+    assert "sgd lr=0.1 momentum=0 reg=0" in plot_job(rows, plain, "run")._suptitle.get_text()
+    adam = resolve({"Train": {"optimizer": "adam"}, "Model": {"type": "TwoLayerNet"}}, "title")
+    assert "momentum" not in plot_job(rows, adam, "run")._suptitle.get_text()
 
 
 @pytest.mark.integration

@@ -81,6 +81,27 @@ def test_shipped_configs_reproduce_the_course_defaults():
     assert load_config("configs/config_twolayer.yaml")["Model"]["hidden_size"] == 128
 
 
+def test_decay_biases_defaults_to_false_and_reaches_the_optimizer():
+    from minidl.parameter import Parameter
+    from minidl.runs.job_config import build_optimizer, optimizer_spec
+    plain = resolve(BASE, "c.yaml")
+    assert plain["Train"]["decay_biases"] is False and "decay_biases" not in optimizer_spec(plain)
+    for optimizer in ("sgd", "adam", "rmsprop", "adagrad"):
+        cfg = resolve(with_(Train__decay_biases="true", Train__optimizer=optimizer), "c.yaml")
+        assert optimizer_spec(cfg)["decay_biases"] is True
+        assert build_optimizer(cfg, [Parameter([0.0])]).decay_biases is True
+
+
+def test_hw7_configs_decay_the_biases_as_the_assignment_does():
+    # the assignment's optim.SGD / optim.Adam(..., weight_decay=1e-5) act on every parameter
+    from pathlib import Path
+    configs = [p for p in sorted(Path("configs/hw7").glob("*.yaml")) if p.stem not in ("compare", "gradients")]
+    assert len(configs) == 6
+    for path in configs:
+        train_section = load_config(path)["Train"]
+        assert train_section["reg"] > 0 and train_section["decay_biases"] is True, path
+
+
 def test_config_file_errors_name_the_file(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("Train: [1, 2\n")

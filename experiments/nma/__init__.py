@@ -2,6 +2,12 @@
 
     python -m experiments.nma.case_study configs/nma/case_study.yaml
 
+The modules carry the tutorial's section numbers: ``case_study`` (2),
+``random_search`` (3, high-dimensional search), ``conditioning`` (4, poor
+conditioning), ``overparam`` (5, non-convexity), ``minibatch`` (6, full
+gradients are expensive), ``adaptive`` (7, hyperparameter tuning) and ``full``
+(9, the bonus: putting it all together).  The tutorial has no section 8.
+
 Every section shares the tutorial's setup:
 
 - MNIST pixels in [0, 1], then normalised with the *training set's* mean and

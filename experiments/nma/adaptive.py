@@ -1,4 +1,4 @@
-"""Section 6, adaptive methods: SGD, momentum, RMSprop and Adam on the same mini-batches.
+"""Section 7, hyperparameter tuning: adaptive methods; SGD, momentum, RMSprop and Adam on the same mini-batches.
 
 MLP [100, 100] on the full 60,000-image training set, batch 128, lr 2e-3,
 500 steps, every optimizer from the same initialisation and on the same
@@ -96,7 +96,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
                            f"{st['steps']} steps\nthe same initialisation and mini-batches for every optimizer",
                            smooth=st["smooth"])
     plots.save(fig, run_dir / "loss_curves.png")
-    return {"study": "NMA W1D5 section 6: adaptive methods", "seed": seed, "hidden": st["hidden"],
+    return {"study": "NMA W1D5 section 7: adaptive methods", "seed": seed, "hidden": st["hidden"],
             "batch_size": st["batch_size"], "steps": st["steps"], "optimizers": results}
 
 

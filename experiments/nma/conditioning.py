@@ -1,4 +1,4 @@
-"""Section 3, poor conditioning and momentum, on a 2-parameter slice of a real loss.
+"""Section 4, poor conditioning: momentum, on a 2-parameter slice of a real loss.
 
 Every parameter of the tutorial's linear model (784 -> 10, at its initialisation)
 is frozen except two:
@@ -157,7 +157,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
                        "searched_up_to_step": long}
         log(f"{label:28s} distance after {st['steps']} steps {runs[label]['final_distance']}; first step "
             f"within tol for good: {within} (searched up to step {long})")
-    return {"study": "NMA W1D5 section 3: poor conditioning and momentum", "working_set": len(X), "seed": seed,
+    return {"study": "NMA W1D5 section 4: poor conditioning and momentum", "working_set": len(X), "seed": seed,
             "free_parameters": {"u": f"W{list(st['weight_index'])} (torch weight[{st['weight_index'][1]}, "
                                      f"{st['weight_index'][0]}])", "v": f"b[{st['bias_index']}]"},
             "optimum": opt.tolist(), "optimum_loss": problem.f(opt),

@@ -1,4 +1,4 @@
-"""Section 7, putting it all together: MLP [200, 100, 50] on MNIST, validated as it trains.
+"""Section 9 (bonus), putting it all together: MLP [200, 100, 50] on MNIST, validated as it trains.
 
 The 60,000 training images are split into the first 50,000 for training and the
 last 10,000 for validation.  Training runs in a stream of shuffled passes;
@@ -72,7 +72,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
     log(f"best validation-subset accuracy {best.value:.4f} at step {best.row['step']}: full validation "
         f"{chosen['val']['acc']:.4f}, test {chosen['test']['acc']:.4f}  (final model: validation "
         f"{final['val']['acc']:.4f}, test {final['test']['acc']:.4f})")
-    return {"study": "NMA W1D5 section 7: putting it all together", "seed": seed, "hidden": st["hidden"],
+    return {"study": "NMA W1D5 section 9: putting it all together", "seed": seed, "hidden": st["hidden"],
             "optimizer": st["optimizer"], "lr_gamma": st["lr_gamma"], "batch_size": st["batch_size"],
             "epochs": st["epochs"], "iterations": trainer.steps, "train_examples": len(X_tr),
             "val_examples": len(X_val), "best_iteration": best.row["step"], "best_val_subset_acc": best.value,

@@ -1,4 +1,4 @@
-"""Section 5, mini-batches: what a step costs, and what a second of training buys.
+"""Section 6, full gradients are expensive: mini-batches, what a step costs and what a second of training buys.
 
 (a) Seconds per forward + backward pass against the batch size N (1 .. 50,000
     training images) for MLPs with hidden layers [1], [100] and [50, 50]: the
@@ -148,7 +148,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
     sizes, timing = step_costs(cfg["Study"]["timing"], X, y, rng, run_dir, log)
     budget_out = loss_against_time(cfg["Study"]["budget"], X, y, rng, seed, run_dir, log)
     bud = cfg["Study"]["budget"]
-    return {"study": "NMA W1D5 section 5: mini-batches", "seed": seed, "timing_batch_sizes": sizes,
+    return {"study": "NMA W1D5 section 6: mini-batches", "seed": seed, "timing_batch_sizes": sizes,
             "timing": timing, "budget": {"hidden": bud["hidden"], "lr": bud["lr"], "runs": budget_out},
             "blas_threads": blas_thread_count(), "load_average": os.getloadavg(),
             "note": "timings on a shared machine; cpu_seconds / wall_seconds shows how much "

@@ -1,4 +1,4 @@
-"""Section 4, non-convexity and overparameterization.
+"""Section 5, non-convexity: overparameterization.
 
 For each hidden-layer shape ([10], [20, 20], [100, 100]) one base network is
 initialised; 7 copies of it are perturbed with noise 0.2 * N(0, 1) on every
@@ -90,7 +90,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
                            f"from {st['inits']} perturbed copies (noise {st['noise']:g}) of one initialisation",
                            ylim=tuple(st["ylim"]), xlabel="step (full batch)")
     plots.save(fig, run_dir / "loss_curves.png")
-    return {"study": "NMA W1D5 section 4: non-convexity and overparameterization", "working_set": len(X),
+    return {"study": "NMA W1D5 section 5: non-convexity and overparameterization", "working_set": len(X),
             "seed": seed, "lr": st["lr"], "steps": st["steps"], "noise": st["noise"], "models": results}
 
 

@@ -1,4 +1,4 @@
-"""Section 2, random search against gradient descent.
+"""Section 3, high-dimensional search: random search against gradient descent.
 
 From one point in weight space, how much do 100 random perturbations of every
 parameter (noise 1e-2 * N(0, 1)) change the loss, and how much does one
@@ -118,7 +118,7 @@ def run(cfg: dict, run_dir, log=print) -> dict:
     fig = plot_delta_histograms(stages, f"{name} on {len(X)} MNIST images: random perturbations of all "
                                 f"{model.num_parameters()} parameters vs one gradient step")
     plots.save(fig, run_dir / "delta_loss.png")
-    return {"study": "NMA W1D5 section 2: random search vs gradient descent", "model": name,
+    return {"study": "NMA W1D5 section 3: random search vs gradient descent", "model": name,
             "working_set": len(X), "seed": seed, "directions": st["directions"], "noise": st["noise"],
             "lr": st["lr"], "stages": out}
 

@@ -11,13 +11,14 @@ class Adagrad(Optimizer):
 
     For each parameter p with gradient g::
 
-        g <- g + weight_decay * p                  (weights only)
+        g <- g + weight_decay * p                  (weights only, unless decay_biases)
         G <- G + g^2                               (G_0 = 0)
         p <- p - lr * g / (sqrt(G) + eps)
     """
 
-    def __init__(self, params, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0,
+                 decay_biases: bool = False):
+        super().__init__(params, lr, weight_decay, decay_biases)
         self.eps = _check("eps", eps)
 
     def state_shapes(self, p):
@@ -33,4 +34,5 @@ class Adagrad(Optimizer):
         p.data -= self.lr * g / denom
 
     def __repr__(self):
-        return f"Adagrad(lr={self.lr}, eps={self.eps}, weight_decay={self.weight_decay})"
+        return (f"Adagrad(lr={self.lr}, eps={self.eps}, weight_decay={self.weight_decay}"
+                f"{', decay_biases=True' if self.decay_biases else ''})")

@@ -11,7 +11,7 @@ class Adam(Optimizer):
 
     For each parameter p with gradient g, at step t = 1, 2, ...::
 
-        g <- g + weight_decay * p                  (weights only; L2, not AdamW)
+        g <- g + weight_decay * p                  (weights only, unless decay_biases; L2, not AdamW)
         m <- beta1 * m + (1 - beta1) * g           (first moment,  m_0 = 0)
         v <- beta2 * v + (1 - beta2) * g^2         (second moment, v_0 = 0)
         m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
@@ -25,8 +25,9 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, eps_inside_sqrt: bool = False):
-        super().__init__(params, lr, weight_decay)
+                 weight_decay: float = 0.0, amsgrad: bool = False, eps_inside_sqrt: bool = False,
+                 decay_biases: bool = False):
+        super().__init__(params, lr, weight_decay, decay_biases)
         try:
             b1, b2 = betas
         except (TypeError, ValueError):
@@ -68,4 +69,5 @@ class Adam(Optimizer):
     def __repr__(self):
         extra = ", amsgrad=True" if self.amsgrad else ""
         extra += ", eps_inside_sqrt=True" if self.eps_inside_sqrt else ""
+        extra += ", decay_biases=True" if self.decay_biases else ""
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay}{extra})"

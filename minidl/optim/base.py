@@ -41,10 +41,13 @@ class Optimizer:
         params: an iterable of Parameters, or a model (anything with ``.parameters()``).
         lr:     learning rate, >= 0.
         weight_decay: L2 coefficient; ``g += weight_decay * p`` for parameters
-                with ``decay=True`` (weights), never for biases.
+                with ``decay=True`` (weights), and not for biases (``decay=False``)
+                unless ``decay_biases``.
+        decay_biases: apply weight_decay to every parameter, biases included, as
+                ``torch.optim`` does (it knows no weights from biases).
     """
 
-    def __init__(self, params, lr: float, weight_decay: float = 0.0):
+    def __init__(self, params, lr: float, weight_decay: float = 0.0, decay_biases: bool = False):
         if hasattr(params, "parameters"):
             params = params.parameters()
         self.params: list[Parameter] = list(params)
@@ -55,7 +58,9 @@ class Optimizer:
             raise ValueError("optimizer got an empty parameter list")
         self.lr = _check("lr", lr)
         self.weight_decay = _check("weight_decay", weight_decay)
+        self.decay_biases = bool(decay_biases)
         self.state: dict[Parameter, dict] = {}
+        self.schedulers: list = []      # the lr schedulers attached to it: each LRScheduler adds itself
 
     def zero_grad(self) -> None:
         """Forget the gradients (backward passes overwrite them anyway)."""
@@ -69,7 +74,7 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            if wd and p.decay:
+            if wd and (p.decay or self.decay_biases):
                 g = g + wd * p.data           # L2: d/dp (wd/2 ||p||^2) = wd p
             state = self.state.get(p)
             if state is None:
@@ -138,4 +143,5 @@ class Optimizer:
                                  + ("floating-point" if value.ndim else "a number"))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lr={self.lr}, weight_decay={self.weight_decay})"
+        return (f"{type(self).__name__}(lr={self.lr}, weight_decay={self.weight_decay}"
+                f"{', decay_biases=True' if self.decay_biases else ''})")

@@ -11,7 +11,7 @@ class RMSprop(Optimizer):
 
     For each parameter p with gradient g::
 
-        g <- g + weight_decay * p                  (weights only)
+        g <- g + weight_decay * p                  (weights only, unless decay_biases)
         s <- alpha * s + (1 - alpha) * g^2         (s_0 = 0)
         a <- alpha * a + (1 - alpha) * g           (centered=True only; a_0 = 0)
         d  = sqrt(s - a^2) + eps   if centered  else  sqrt(s) + eps
@@ -24,8 +24,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0,
-                 eps_inside_sqrt: bool = False):
-        super().__init__(params, lr, weight_decay)
+                 eps_inside_sqrt: bool = False, decay_biases: bool = False):
+        super().__init__(params, lr, weight_decay, decay_biases)
         self.alpha = _check("alpha", alpha, 0.0, 1.0)
         self.eps = _check("eps", eps)
         self.momentum = _check("momentum", momentum)
@@ -68,4 +68,5 @@ class RMSprop(Optimizer):
 
     def __repr__(self):
         return (f"RMSprop(lr={self.lr}, alpha={self.alpha}, eps={self.eps}, momentum={self.momentum}, "
-                f"centered={self.centered}, weight_decay={self.weight_decay})")
+                f"centered={self.centered}, weight_decay={self.weight_decay}"
+                f"{', decay_biases=True' if self.decay_biases else ''})")

@@ -11,7 +11,7 @@ class SGD(Optimizer):
 
     For each parameter p with gradient g::
 
-        g <- g + weight_decay * p                   (weights only, if weight_decay > 0)
+        g <- g + weight_decay * p                   (weights only, unless decay_biases)
         v <- g                                      (first step)
         v <- momentum * v + (1 - dampening) * g     (later steps)
         p <- p - lr * (g + momentum * v)            (nesterov=True)
@@ -22,8 +22,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0):
-        super().__init__(params, lr, weight_decay)
+                 nesterov: bool = False, weight_decay: float = 0.0, decay_biases: bool = False):
+        super().__init__(params, lr, weight_decay, decay_biases)
         self.momentum = _check("momentum", momentum)
         self.dampening = _check("dampening", dampening, 0.0, 1.0, high_open=False)
         self.nesterov = bool(nesterov)
@@ -56,7 +56,8 @@ class SGD(Optimizer):
 
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, dampening={self.dampening}, "
-                f"nesterov={self.nesterov}, weight_decay={self.weight_decay})")
+                f"nesterov={self.nesterov}, weight_decay={self.weight_decay}"
+                f"{', decay_biases=True' if self.decay_biases else ''})")
 
 
 def _plain_sgd_step(params: list, lr: float) -> None:

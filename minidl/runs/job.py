@@ -35,7 +35,7 @@ from minidl.data.augment import Augment
 from minidl.losses import SoftmaxCrossEntropy
 from minidl.runs.config import ConfigError, load_yaml
 from minidl.runs.folder import MetricsWriter, read_metrics, write_config
-from minidl.runs.job_config import build_model, build_optimizer, build_scheduler, resolve
+from minidl.runs.job_config import build_model, build_optimizer, build_scheduler, momentum_note, resolve
 from minidl.training import Trainer
 from minidl.training.callbacks import GradientStats, KeepBest, OnRound
 from minidl.training.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
@@ -220,10 +220,18 @@ def run_training(cfg: dict, run_dir: str | Path, data=None, callbacks=(), log=_l
     log(f"{run_dir.name}: {type(run.model).__name__} {run.model.num_parameters():,} parameters, "
         f"{n_train:,} train / {n_eval:,} {'validation' if run.split == 'val' else 'test'} examples, "
         f"{cfg['Train']['epochs']} epochs")
+    _log_notes(cfg, log)
     status, message = run.train()
     if message:
         log(message)
     return run.finish(status, message, plot=plot)
+
+
+def _log_notes(cfg: dict, log) -> None:
+    """What the reader of the log should know about the setting: momentum on a course model."""
+    note = momentum_note(cfg)
+    if note:
+        log(note)
 
 
 def plot_run(run_dir: str | Path, cfg: dict, rows: list[dict]) -> Path:
@@ -264,6 +272,7 @@ def resume_training(run_dir: str | Path, cfg: dict | None = None, data=None, cal
     run = TrainingRun(saved, run_dir, data if data is not None else load_data(saved), callbacks, log)
     run.restore_last()
     log(f"{run_dir.name}: resuming after epoch {run.trainer.epoch} of {saved['Train']['epochs']}")
+    _log_notes(saved, log)
     status, message = run.train()
     if message:
         log(message)
@@ -395,4 +404,7 @@ def _describe(cfg: dict) -> str:
     model = m["type"] if m["type"] != "MLP" else f"MLP {m['sizes']} {m['activation']}"
     if m["type"] == "TwoLayerNet":
         model += f" h={m['hidden_size']}"
-    return f"{model}, {t['optimizer']} lr={t['learning_rate']:g} reg={t['reg']:g} batch={t['batch_size']}"
+    optimizer = f"{t['optimizer']} lr={t['learning_rate']:g}"
+    if t["optimizer"] == "sgd":
+        optimizer += f" momentum={t['momentum']:g}" + (" nesterov" if t["nesterov"] else "")
+    return f"{model}, {optimizer} reg={t['reg']:g} batch={t['batch_size']}"

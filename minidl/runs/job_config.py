@@ -8,15 +8,18 @@ The CS 7643 keys work unchanged::
 and these optional ones extend them::
 
     Train:  optimizer (sgd | adam | rmsprop | adagrad), nesterov, betas, eps, seed,
-            scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats
+            scheduler ({type: step | exponential | cosine, ...}), dtype, grad_stats, decay_biases
     Model:  type: MLP with sizes, activation, init, bias;  relu (SoftmaxRegression);
             type: Sequential with input_shape and layers (minidl.runs.sequential_config)
     Data:   dir, train_csv, test_csv, val_fraction, subset, subset_seed, normalize,
             augment ({shift, rotate, scale}: minidl.data.augment)
     Output: dir, name
 
-``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2).
-``momentum`` is honoured when the optimizer is sgd.
+``reg`` is weight decay on weights only (the course's 0.5 * reg * ||W||^2);
+``decay_biases: true`` puts it on the biases too, as torch.optim's weight_decay
+does (HW7's PyTorch optimizers).
+``momentum`` is honoured when the optimizer is sgd, also for the course models,
+whose own SGD ignores it: ``momentum_note`` is the line a run prints then.
 """
 from __future__ import annotations
 
@@ -31,10 +34,11 @@ from minidl.parameter import Parameter
 from minidl.runs.config import (REQUIRED, ConfigError, Key, betas_pair, fraction, layer_sizes, non_negative,
                                 optional_positive_int, positive, positive_int, validate)
 
-__all__ = ["SCHEMA", "MODELS", "check", "resolve", "build_model", "optimizer_spec", "build_optimizer",
-           "build_scheduler"]
+__all__ = ["SCHEMA", "MODELS", "COURSE_MODELS", "check", "resolve", "momentum_note", "build_model",
+           "optimizer_spec", "build_optimizer", "build_scheduler"]
 
 MODELS = {"SoftmaxRegression": SoftmaxRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP, "Sequential": None}
+COURSE_MODELS = ("SoftmaxRegression", "TwoLayerNet")     # CS 7643's networks, trained by its momentum-free SGD
 INPUT_SIZE, NUM_CLASSES = 784, 10
 
 
@@ -50,7 +54,7 @@ SCHEMA = {
     "Train": {
         "batch_size": Key(int, 64, positive_int),
         "learning_rate": Key(float, 0.1, positive),
-        "reg": Key(float, 0.0, non_negative, doc="weight decay on weights (not biases)"),
+        "reg": Key(float, 0.0, non_negative, doc="weight decay on weights (not biases, unless decay_biases)"),
         "epochs": Key(int, 10, positive_int),
         "momentum": Key(float, 0.0, non_negative, doc="used when optimizer is sgd"),
         "debug": Key(bool, False, doc="print the running loss every 100 batches"),
@@ -62,6 +66,7 @@ SCHEMA = {
         "scheduler": Key((dict, type(None)), None, doc="{type: step|exponential|cosine, <options>}"),
         "dtype": Key(str, "float32", choices=["float32", "float64"]),
         "grad_stats": Key(bool, False, doc="log per-layer gradient norms and the first/last ratio per epoch"),
+        "decay_biases": Key(bool, False, doc="reg on biases too, as torch.optim's weight_decay (HW7's optimizers)"),
     },
     "Model": {
         "type": Key(str, REQUIRED, choices=sorted(MODELS)),
@@ -149,6 +154,19 @@ def resolve(cfg: dict, where: str = "config") -> dict:
     return cfg
 
 
+def momentum_note(cfg: dict) -> str | None:
+    """The line to print when a CS 7643 model trains with SGD and momentum != 0, else None.
+
+    minidl applies the momentum (torch.optim.SGD's rule), but the course's
+    ``SGD(learning_rate, reg)`` has none, so its published numbers need 0.0.
+    """
+    train = cfg["Train"]
+    if cfg["Model"]["type"] not in COURSE_MODELS or train["optimizer"] != "sgd" or not train["momentum"]:
+        return None
+    return (f"note: Train.momentum {train['momentum']:g} is applied to {cfg['Model']['type']}; the course's SGD "
+            f"ignores momentum, so momentum: 0.0 reproduces the course's numbers")
+
+
 def build_model(cfg: dict, rng: np.random.Generator, where: str = "config"):
     """The network named by ``cfg['Model']``, in ``cfg['Train']['dtype']``."""
     m, dtype = cfg["Model"], np.dtype(cfg["Train"]["dtype"])
@@ -165,11 +183,13 @@ def build_model(cfg: dict, rng: np.random.Generator, where: str = "config"):
 def optimizer_spec(cfg: dict) -> dict:
     """The ``Train`` section as an optimizer spec for ``minidl.optim.build_optimizer``.
 
-    ``reg`` becomes ``weight_decay``; momentum and Nesterov go to sgd, betas to adam,
-    eps to every optimizer but sgd.
+    ``reg`` becomes ``weight_decay`` (and ``decay_biases`` follows it, when true); momentum
+    and Nesterov go to sgd, betas to adam, eps to every optimizer but sgd.
     """
     t = cfg["Train"]
     spec = {"type": t["optimizer"], "lr": t["learning_rate"], "weight_decay": t["reg"]}
+    if t["decay_biases"]:
+        spec["decay_biases"] = True
     if t["optimizer"] == "sgd":
         spec.update(momentum=t["momentum"], nesterov=t["nesterov"])
     if t["optimizer"] == "adam" and t["betas"] is not None:
