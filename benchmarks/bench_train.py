@@ -50,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))       # minidl, without installing it
 
-from _common import CONFIGS, N_EXAMPLES, set_threads  # noqa: E402
+from _common import CONFIGS, N_EXAMPLES, set_threads, torch_epoch  # noqa: E402
 
 IMPLS = ("minidl", "flat", "torch")
 LR = 0.1
@@ -168,28 +168,7 @@ class Worker:
                 layers.append(act())
         model = torch.nn.Sequential(*layers)
         opt = torch.optim.SGD(model.parameters(), lr=LR)
-        cross_entropy = torch.nn.functional.cross_entropy
-        tensors = {}
-
-        def epoch(X, y, rng):
-            # torch.from_numpy shares memory: no copy of the dataset
-            if tensors.get("n") != len(X):
-                tensors.update(n=len(X), X=torch.from_numpy(X), y=torch.from_numpy(y))
-            Xt, yt = tensors["X"], tensors["y"]
-            order = torch.from_numpy(rng.permutation(len(X)))
-            bs, total, correct = cfg.batch_size, 0.0, 0
-            for start in range(0, len(X), bs):
-                idx = order[start:start + bs]
-                xb, yb = Xt[idx], yt[idx]
-                out = model(xb)
-                loss = cross_entropy(out, yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(yb)
-                correct += int((out.argmax(dim=1) == yb).sum())
-            return {"loss": total / len(X), "acc": correct / len(X)}
-        return {"rng": np.random.default_rng(SEED), "epoch": epoch}
+        return {"rng": np.random.default_rng(SEED), "epoch": torch_epoch(torch, model, opt, cfg.batch_size)}
 
 
 def worker_main(impl: str, threads: int) -> None:

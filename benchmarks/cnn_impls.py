@@ -8,6 +8,8 @@ same ``rng.permutation``.  There is no hand-fused NumPy CNN: the "flat" worker s
 """
 from __future__ import annotations
 
+from _common import torch_epoch
+
 LR = 0.01
 
 
@@ -44,24 +46,4 @@ def build_torch(torch, cfg, dtype, seed: int):
                           nn.Conv2d(c1_, c2, k2, dtype=tdtype), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(*cfg.linear, dtype=tdtype))
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=cfg.momentum)
-    cross_entropy = torch.nn.functional.cross_entropy
-    tensors = {}
-
-    def epoch(X, y, rng):
-        if tensors.get("n") != len(X):                   # from_numpy shares memory: no copy
-            tensors.update(n=len(X), X=torch.from_numpy(X).view(-1, 1, 28, 28), y=torch.from_numpy(y))
-        Xt, yt = tensors["X"], tensors["y"]
-        order = torch.from_numpy(rng.permutation(len(X)))
-        total, correct = 0.0, 0
-        for start in range(0, len(X), cfg.batch_size):
-            idx = order[start:start + cfg.batch_size]
-            xb, yb = Xt[idx], yt[idx]
-            out = model(xb)
-            loss = cross_entropy(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(yb)
-            correct += int((out.argmax(dim=1) == yb).sum())
-        return {"loss": total / len(X), "acc": correct / len(X)}
-    return {"rng": np.random.default_rng(seed), "epoch": epoch}
+    return {"rng": np.random.default_rng(seed), "epoch": torch_epoch(torch, model, opt, cfg.batch_size, (1, 28, 28))}
