@@ -132,3 +132,14 @@ def test_the_convolutions_study_draws_its_figures_and_resumes(tmp_path, real_mni
     kept = (run_dir / "CNN" / "metrics.csv").stat().st_mtime_ns
     assert main(convolutions, ["--resume", str(run_dir)]) == 0                 # every network is kept
     assert (run_dir / "CNN" / "metrics.csv").stat().st_mtime_ns == kept
+
+
+def test_the_analysis_tools_see_no_dropout_and_leave_the_mode_alone():
+    from minidl.analysis.params import loss_and_grad
+    from minidl.losses import SoftmaxCrossEntropy
+    net = build_model(resolve(CFG, "cfg"), np.random.default_rng(0))
+    X, y = images()["test"]
+    before = net.layers[4].running_mean.copy()
+    first, second = loss_and_grad(net, SoftmaxCrossEntropy(), X, y), loss_and_grad(net, SoftmaxCrossEntropy(), X, y)
+    assert first[0] == second[0] and np.array_equal(first[1], second[1])            # no dropout noise
+    assert np.array_equal(net.layers[4].running_mean, before) and net.training      # no statistics moved

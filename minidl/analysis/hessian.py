@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidl.layers.base import in_evaluation_mode
+
 from minidl.analysis.params import flatten_params, loss_and_grad, split_like_params, unflatten_params
 from minidl.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 from minidl.losses import MSELoss, SoftmaxCrossEntropy, softmax
@@ -147,6 +149,7 @@ def _hvp_fd(model, loss, X, y, v: np.ndarray, eps: float | None) -> np.ndarray:
     return (g_plus - g_minus) / (2 * step)
 
 
+@in_evaluation_mode
 def hessian_vector_product(model, loss, X: np.ndarray, y: np.ndarray, v, method: str = "exact",
                            eps: float | None = None) -> np.ndarray:
     """H v, the Hessian of the full-batch loss over (X, y) times a direction v.
@@ -173,6 +176,7 @@ def hessian_vector_product(model, loss, X: np.ndarray, y: np.ndarray, v, method:
     return _hvp_exact(model, loss, X, y, v[None, :])[0]
 
 
+@in_evaluation_mode
 def hessian(model, loss, X: np.ndarray, y: np.ndarray, method: str = "exact",
             symmetrize: bool = True, max_elements: int = 2 ** 22) -> np.ndarray:
     """The full (P, P) Hessian of the loss over (X, y): its columns are H e_j.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidl.layers.base import in_evaluation_mode
+
 from minidl.analysis.params import flatten_params, unflatten_params
 
 __all__ = ["interpolate", "interpolation_alphas", "interpolation_curve"]
@@ -44,6 +46,7 @@ def interpolation_alphas(low: float = -1.0, high: float = 2.0, steps: int = 61) 
     return np.unique(alphas)
 
 
+@in_evaluation_mode
 def interpolation_curve(model, theta1: np.ndarray, theta2: np.ndarray, alphas, evaluate) -> list[dict]:
     """Evaluate ``model`` at theta(alpha) for each alpha.
 

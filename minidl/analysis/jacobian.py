@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidl.layers.base import in_evaluation_mode
+
 __all__ = ["input_jacobian"]
 
 
+@in_evaluation_mode
 def input_jacobian(model, x: np.ndarray) -> np.ndarray:
     """J[n, c, d] = d output_c / d input_d at example n, by backward passes.
 

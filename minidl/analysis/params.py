@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from minidl.layers.base import in_evaluation_mode
+
 __all__ = ["flatten_params", "flatten_grads", "unflatten_params", "loss_and_grad", "grad_norm",
            "RecordingLoss"]
 
@@ -63,6 +65,7 @@ def split_like_params(model, vector: np.ndarray) -> list[np.ndarray]:
     return pieces
 
 
+@in_evaluation_mode
 def loss_and_grad(model, loss, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """The loss over (X, y) and its gradient with respect to every parameter.
 

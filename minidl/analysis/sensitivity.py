@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidl.layers.base import in_evaluation_mode
+
 from minidl.analysis.jacobian import input_jacobian
 from minidl.losses import softmax
 
@@ -25,6 +27,7 @@ __all__ = ["OUTPUTS", "output_jacobian", "sensitivity"]
 OUTPUTS = ("softmax", "logits")
 
 
+@in_evaluation_mode
 def output_jacobian(model, x: np.ndarray, output: str = "softmax") -> np.ndarray:
     """J[n, c, d] = d output_c / d x_d for each row of x (N, D); returns (N, C, D).
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidl.layers.base import in_evaluation_mode
+
 from minidl.analysis.params import flatten_params, unflatten_params
 
 __all__ = ["sharpness"]
 
 
+@in_evaluation_mode
 def sharpness(model, loss_of, epsilons, samples: int = 1000, rng=None, log=None) -> dict:
     """Estimate the sharpness of ``model`` for each eps in ``epsilons``.
 

@@ -15,6 +15,9 @@ state dicts.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import numpy as np
 
 from minidl.parameter import Parameter
@@ -283,3 +286,25 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: Layer):
+    """``model`` in evaluation mode while the block runs (no dropout, batch norm's running
+    statistics, nothing updated), then back in the mode it had."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def in_evaluation_mode(function):
+    """Decorate ``function(model, ...)`` to run with ``model`` in evaluation mode: the analysis
+    tools (Hessian, Jacobians, interpolation) measure the network, never its training noise."""
+    @functools.wraps(function)
+    def wrapper(model, *args, **kwargs):
+        with evaluation_mode(model):
+            return function(model, *args, **kwargs)
+    return wrapper

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minidl.data.batches import epoch_batches
+from minidl.layers.base import evaluation_mode
 from minidl.training.signals import Interrupted
 from minidl.util.progress import progress_bar
 
@@ -309,17 +310,13 @@ def evaluate(model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 4096, 
     if n == 0:
         raise ValueError("evaluate needs at least one example; got an empty X")
     total_loss, correct = 0.0, 0
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluation_mode(model):
         for start in range(0, n, batch_size):
             xb, yb = X[start:start + batch_size], y[start:start + batch_size]
             out = model.forward(xb)
             total_loss += loss.forward(out, yb) * len(yb)
             if classification:
                 correct += np.count_nonzero(out.argmax(axis=1) == yb)
-    finally:
-        model.train(was_training)
     result = {"loss": float(total_loss / n)}
     if classification:
         result["acc"] = int(correct) / n
