@@ -205,3 +205,15 @@ def test_a_point_whose_training_raises_is_retried_once_then_recorded_with_its_tr
     assert rows[0]["status"] == "failed" and rows[0]["error"].startswith("FileNotFoundError")
     summary = json.loads((Path(rows[0]["run_dir"]) / "summary.json").read_text())
     assert "missing.csv" in summary["error"] and "Traceback" in summary["traceback"]      # from the worker
+
+
+def test_a_local_cluster_leaves_this_process_blas_threads_alone(monkeypatch):
+    # its nannies run in this process and set the one-thread variables here for their workers; a
+    # later subprocess (or this process's next run) must not inherit them
+    from minidl.runs.executors import start_local_cluster
+    from minidl.util.threads import BLAS_THREAD_VARS
+    for var in BLAS_THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    cluster = start_local_cluster(1)
+    cluster.close()
+    assert not [var for var in BLAS_THREAD_VARS if var in os.environ]

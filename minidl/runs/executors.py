@@ -236,10 +236,14 @@ def start_local_cluster(workers: int | None = None, security=None):
     import dask
     from dask.distributed import LocalCluster
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **{k: 1 for k in BLAS_THREAD_VARS}}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES}, security=security,
-                            dashboard_address=DASHBOARD)
+    saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES}, security=security,
+                                dashboard_address=DASHBOARD)
+    finally:       # the nannies live in this process and set the variables here too: put them back
+        restore_environ(saved)
 
 
 def throwaway_security():
