@@ -21,7 +21,8 @@ CASES = {
     "history": lambda: training.plot_history(ROWS, "run: TwoLayerNet"),
     "course_curves": lambda: plots.plot_curves([1.0, 0.5], [0.6, 0.8], [0.9, 0.6], [0.7, 0.75]),
     "comparison": lambda: training.plot_comparison({"lr=0.1": ROWS, "lr=1": ROWS[:3]}, title="sweep"),
-    "accuracy_and_error": lambda: training.plot_accuracy_and_error({"CNN": ROWS, "MLP": ROWS[:3]}, title="cnn"),
+    "accuracy_and_error": lambda: training.plot_accuracy_and_error({"CNN": ROWS, "MLP": ROWS[:3]}, title="cnn",
+                                                                   mark_best=True),
     "weight_images": lambda: nma.plot_weight_images(RNG.normal(size=(25, 4)), "filters", image_shape=(5, 5)),
     "image_grid": lambda: images.plot_image_grid(RNG.random((2, 3, 28, 28)), "augmentation",
                                                  row_labels=["digit 0", "digit 1"], col_labels=["a", "b", "c"]),
@@ -66,7 +67,7 @@ CASES = {
     "errors": lambda: surfaces.plot_errors(get_surface("rosenbrock"), [TRACK], "race errors"),
 }
 
-LOG_AXES = {"comparison": [], "function_fit": [("y", 0)], "grad_norm": [("y", 0), ("y", 1)],
+LOG_AXES = {"comparison": [], "accuracy_and_error": [("y", 1)], "function_fit": [("y", 0)], "grad_norm": [("y", 0), ("y", 1)],
             "minimal_ratio": [("y", 0)], "vs_params": [("x", 0)], "sharpness": [("x", 0), ("y", 0)],
             "gradient_profiles": [("y", 0)], "timing": [("x", 0), ("y", 0)], "interpolation": [("y", 0)]}
 
@@ -129,3 +130,15 @@ def test_plot_curves_has_the_course_signature_and_checks_its_lists():
     plots.plt.close(fig)
     with pytest.raises(ValueError, match="four histories of one length"):
         plots.plot_curves([1.0], [0.5], [0.9, 0.8], [0.7])
+
+
+def test_the_accuracy_figure_marks_the_best_last_value_and_keeps_the_legend_off_the_data():
+    late = [dict(row, test_acc=row["test_acc"] + 0.01) for row in ROWS]
+    fig = training.plot_accuracy_and_error({"lr=0.1": ROWS, "lr=1": late}, title="sweep", mark_best=True)
+    try:
+        labels = [text.get_text() for text in fig.legends[0].get_texts()]
+        assert labels[1].startswith("lr=1:") and labels[1].endswith("(best)") and "(best)" not in labels[0]
+        assert not any(ax.get_legend() for ax in fig.axes)           # one legend, below the panels
+    finally:
+        plots.plt.close(fig)
+

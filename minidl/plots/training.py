@@ -81,28 +81,33 @@ def plot_comparison(curves: dict[str, list[dict]], key: str = "val_acc",
     return fig
 
 
-def plot_accuracy_and_error(curves: dict[str, list[dict]], key: str = "test_acc", title: str = "") -> Figure:
+def plot_accuracy_and_error(curves: dict[str, list[dict]], key: str = "test_acc", title: str = "",
+                            mark_best: bool = False) -> Figure:
     """Accuracy per epoch, and its error 1 - accuracy on a log axis, where runs near 1 can be told apart.
 
     ``curves`` maps a label to a run's metrics rows; each label gets its last-epoch value, and the
-    legend sits below the panels, off the data.
+    legend sits below the panels, off the data.  ``mark_best`` draws the run with the best
+    last-epoch value thicker and names it "best" in the legend.
     """
     fig, (acc_ax, err_ax) = subplots(1, 2, width=5.6, height=4.4)
-    for label, rows in curves.items():
-        if not rows:
-            continue
+    drawn = {label: rows for label, rows in curves.items() if rows}
+    best = max(drawn, key=lambda label: _column(drawn[label], key)[-1]) if mark_best and drawn else None
+    for label, rows in drawn.items():
         epochs, acc = _column(rows, "epoch"), _column(rows, key)
-        line, = acc_ax.plot(epochs, acc, "-o", ms=3, label=f"{label}: {acc[-1]:.4f} at epoch {int(epochs[-1])}")
-        err_ax.plot(epochs, [1 - a for a in acc], "-o", ms=3, color=line.get_color())
+        text = f"{label}: {acc[-1]:.4f} at epoch {int(epochs[-1])}" + (" (best)" if label == best else "")
+        width = 3.0 if label == best else 1.5
+        line, = acc_ax.plot(epochs, acc, "-o", ms=3, lw=width, label=text)
+        err_ax.plot(epochs, [max(1 - a, 1e-6) for a in acc], "-o", ms=3, lw=width, color=line.get_color())
     acc_ax.set(xlabel="epoch", ylabel=metric_label(key), title=metric_label(key))
     err_ax.set(xlabel="epoch", ylabel=f"error, 1 - {metric_label(key)} (log scale)", yscale="log",
                title="error (log scale)")
     for ax in (acc_ax, err_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.legend(*acc_ax.get_legend_handles_labels(), loc="lower center", ncol=min(len(curves), 3), fontsize=8,
+    fig.legend(*acc_ax.get_legend_handles_labels(), loc="lower center", ncol=min(len(drawn), 3) or 1, fontsize=8,
                bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(title, fontsize=10)
-    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
+    rows_of_legend = -(-len(drawn) // 3)
+    fig.set_layout_engine("tight", rect=(0, 0.05 + 0.04 * rows_of_legend, 1, 1))
     return fig
 
 

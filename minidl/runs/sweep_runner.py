@@ -293,7 +293,7 @@ def _plot_point(folder: Path, cfg: dict) -> None:
 def _write_comparison(sweep: Sweep, sweep_dir: Path, folders: list[Path], rows: list[dict], log) -> None:
     """``comparison.png`` (mean curve per value when there is a seed axis) and ``results_by_value.csv``."""
     from minidl import plots
-    from minidl.plots.training import mean_curve, metric_label, plot_comparison
+    from minidl.plots.training import mean_curve, metric_label, plot_accuracy_and_error, plot_comparison
     curves: dict[str, list[list[dict]]] = {}
     for point, folder in zip(sweep.points, folders):
         label = point_label({k: v for k, v in point.items() if k != SEED_KEY}) or "all"
@@ -308,8 +308,11 @@ def _write_comparison(sweep: Sweep, sweep_dir: Path, folders: list[Path], rows: 
     title = f"sweep {sweep.name}: {metric_label(metric)} per epoch"
     if n_seeds > 1:
         title += f" (mean over {n_seeds} seeds)"
-    fig = plot_comparison({label: mean_curve(runs, metric) for label, runs in curves.items()},
-                          key=metric, ylabel=metric_label(metric), title=title)
+    means = {label: mean_curve(runs, metric) for label, runs in curves.items()}
+    if metric.endswith("_acc"):        # the error on a log axis tells rates apart near 1; the best is marked
+        fig = plot_accuracy_and_error(means, key=metric, title=title, mark_best=len(means) > 1)
+    else:
+        fig = plot_comparison(means, key=metric, ylabel=metric_label(metric), title=title)
     plots.save(fig, sweep_dir / "comparison.png")
 
 
