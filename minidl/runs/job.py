@@ -99,7 +99,8 @@ class TrainingRun:
                                augment=Augment(**augment) if augment else None,
                                augment_rng=np.random.default_rng(augment_seq),
                                eval_batch_size=500 if cfg["Model"]["type"] == "Sequential" else 4096)
-        self.best = KeepBest(f"{self.split}_acc", path=run_dir / "best.npz")
+        # with no validation split the model kept is the last epoch's: nothing is chosen on the test set
+        self.best = KeepBest(f"{self.split}_acc", path=run_dir / "best.npz", last=self.split == "test")
         self.rows: list[dict] = []
         self.stopped_by: str | None = None      # signal name, when interrupted
 
@@ -165,10 +166,17 @@ class TrainingRun:
                  f"  lr {row['lr']:.3g}  {row['seconds']:.1f}s")
 
     def finish(self, status: str, message: str, plot: bool = True) -> dict:
-        """Evaluate the best model on the test set, draw the curves (if ``plot``); returns the summary."""
+        """Evaluate the kept model on the test set, draw the curves (if ``plot``); returns the summary.
+
+        The kept model is the best validation epoch's, or with no validation split the last epoch's;
+        ``model_epoch`` says which epoch ``test_acc`` belongs to.
+        """
         summary = {"status": status, "seed": self.cfg["Train"]["seed"], "epochs_completed": len(self.rows),
-                   "best_epoch": self.best.epoch,
-                   f"best_{self.split}_acc": self.best.value if self.rows else None}
+                   "model_epoch": self.best.epoch}
+        if self.split == "val":
+            summary.update(best_epoch=self.best.epoch, best_val_acc=self.best.value if self.rows else None)
+        else:
+            summary["model"] = "the last epoch's (no validation split: nothing is chosen on the test set)"
         if message:
             summary["message"] = message
         if self.stopped_by:
@@ -181,7 +189,8 @@ class TrainingRun:
             if plot:
                 phase("drawing figures")
                 plot_run(self.run_dir, self.cfg, self.rows)
-            self.log(f"test accuracy of the best model (epoch {self.best.epoch}): {te['acc']:.4f}")
+            which = "the best model" if self.split == "val" else "the last epoch's model"
+            self.log(f"test accuracy of {which} (epoch {self.best.epoch}): {te['acc']:.4f}")
         return summary
 
 

@@ -179,7 +179,9 @@ def _slug(point: dict) -> str:
     return "".join(c if c.isalnum() or c in ".-_" else "-" for c in text)[:60]
 
 
-RESULT_FIELDS = ["status", "best_val_acc", "best_epoch", "test_acc", "epochs_completed", "wall_time_s"]
+# test_acc is the test accuracy of the model of epoch model_epoch: the best validation epoch's,
+# or with no validation split the last epoch's (then best_val_acc and best_epoch are empty)
+RESULT_FIELDS = ["status", "best_val_acc", "best_epoch", "test_acc", "model_epoch", "epochs_completed", "wall_time_s"]
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

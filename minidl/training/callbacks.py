@@ -92,16 +92,18 @@ class KeepBest:
     Without ``path`` the parameters are kept in memory, in ``self.state``; with
     ``path`` they are saved there as a checkpoint, with meta ``{'epoch', metric}``.
     ``value`` and ``epoch`` start from a previous run's best when it resumes.
+    ``last=True`` keeps the last round's model instead, whatever its value: a run
+    evaluated only on the test set must not choose its model there.
     """
 
-    def __init__(self, metric: str, path=None, value: float = -math.inf, epoch: int = 0):
-        self.metric, self.path = metric, path
+    def __init__(self, metric: str, path=None, value: float = -math.inf, epoch: int = 0, last: bool = False):
+        self.metric, self.path, self.last = metric, path, last
         self.value, self.epoch = value, epoch
         self.row: dict | None = None
         self.state: dict | None = None
 
     def end_round(self, trainer, row: dict) -> None:
-        if row[self.metric] > self.value:
+        if self.last or row[self.metric] > self.value:
             self.value, self.epoch, self.row = row[self.metric], row["epoch"], row
             if self.path is None:
                 self.state = trainer.model.state_dict()
