@@ -128,7 +128,7 @@ def test_every_shipped_config_validates_against_its_study():
             module = "experiments.sweep"
         elif folder == "hw7" and path.stem not in ("gradients", "compare", "convolutions"):
             module = "experiments.train"
-        elif folder == "mlds" and path.stem == "interpolation_lr":
+        elif folder == "mlds" and path.stem in ("interpolation_lr", "interpolation_init"):
             module = "experiments.mlds.interpolation"
         elif folder == "race":
             module = "experiments.race.optimizer_race"

@@ -301,3 +301,19 @@ def test_course_network_for_random_labels_has_the_reports_16750_parameters():
     assert MLP(cfg["Model"]["sizes"]).num_parameters() == 16750
     default = resolve_config(random_labels, {}, "defaults")
     assert default["Model"]["sizes"] == cfg["Model"]["sizes"], "the study's default is the config's network"
+
+
+def test_the_barrier_is_the_rise_of_the_training_loss_between_the_two_minima():
+    rows = [{"alpha": a, "train_loss": loss} for a, loss in [(-0.5, 3.0), (0.0, 0.1), (0.5, 0.9), (1.0, 0.2),
+                                                              (1.5, 5.0)]]
+    assert interpolation.barrier(rows) == pytest.approx(0.7)           # 0.9 - max(0.1, 0.2); outside [0, 1] ignored
+    flat = [dict(row, train_loss=0.1 + 0.1 * row["alpha"]) for row in rows]
+    assert interpolation.barrier(flat) == pytest.approx(0.0)
+
+
+def test_different_initialisations_give_the_two_models_consecutive_seeds():
+    cfg = load_config(interpolation, CONFIGS / "interpolation_init.yaml")
+    points = interpolation.two_points(cfg)
+    assert [p["Train.seed"] for p in points] == [0, 1] and [p["Train.batch_size"] for p in points] == [64, 1024]
+    same = load_config(interpolation, CONFIGS / "interpolation.yaml")
+    assert all("Train.seed" not in p for p in interpolation.two_points(same))
