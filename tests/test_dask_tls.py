@@ -31,6 +31,7 @@ from minidl.runs.cli import main  # noqa: E402
 from minidl.runs.config import ConfigError  # noqa: E402
 from minidl.runs.dask_tls import TLSConfigError  # noqa: E402
 from minidl.runs.executors import DaskExecutor, start_local_cluster  # noqa: E402
+from test_sweep_dask import write_sweep  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TLS_KEYS = ("distributed.comm.tls.ca-file", "distributed.comm.tls.client.cert", "distributed.comm.tls.client.key")
@@ -143,29 +144,6 @@ def test_the_executors_own_local_cluster_lets_no_other_user_of_this_machine_in()
             distributed.Client(address, timeout="5s", security=Security.temporary())
 
 
-def write_sweep(folder: Path, data_dir: Path) -> Path:
-    """A 2-point sweep, 1 epoch on 500 digits, running into ``folder/runs``."""
-    path = folder / "tiny.yaml"
-    path.write_text(f"""
-Sweep:
-  base: {REPO}/configs/config_twolayer.yaml
-  name: tiny
-  grid:
-    Train.learning_rate: [0.5, 0.05]
-  set:
-    Model.type: MLP
-    Model.sizes: [784, 32, 10]
-    Train.batch_size: 32
-    Train.epochs: 1
-    Data.subset: 500
-    Data.val_fraction: 0.05
-    Data.dir: {data_dir}
-Output:
-  dir: {folder / "runs"}
-""")
-    return path
-
-
 @pytest.mark.integration
 def test_a_sweep_runs_on_the_tls_cluster_with_certificates_from_dask_environment_variables(
         tls_cluster, certificate_files, tmp_path, real_mnist_dir):
@@ -173,7 +151,8 @@ def test_a_sweep_runs_on_the_tls_cluster_with_certificates_from_dask_environment
     cluster, _ = tls_cluster
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.update({ENV[key]: path for key, path in certificate_files.items()})
-    command = [sys.executable, "-m", "experiments.sweep", str(write_sweep(tmp_path, real_mnist_dir)),
+    sweep_file = write_sweep(tmp_path / "tiny.yaml", tmp_path / "runs", real_mnist_dir, seeds=None)   # 2 points
+    command = [sys.executable, "-m", "experiments.sweep", str(sweep_file),
                "--scheduler", cluster.scheduler_address]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -30,14 +30,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIABLE_COLUMNS = ("wall_time_s", "run_dir")     # wall-clock time and the folder's path differ between runs
 
 
-def write_sweep(path, out_dir, data_dir, learning_rates=(0.5, 0.05)):
+def write_sweep(path, out_dir, data_dir, learning_rates=(0.5, 0.05), seeds=(1, 2)):
+    """A sweep of 1 epoch on 500 digits per point, over ``learning_rates`` (and ``seeds``, unless None)."""
+    seed_axis = f"\n    Train.seed: [{', '.join(map(str, seeds))}]" if seeds else ""
     path.write_text(f"""
 Sweep:
   base: {REPO}/configs/config_twolayer.yaml
   name: tiny
   grid:
-    Train.learning_rate: [{", ".join(map(str, learning_rates))}]
-    Train.seed: [1, 2]
+    Train.learning_rate: [{", ".join(map(str, learning_rates))}]{seed_axis}
   set:
     Model.type: MLP
     Model.sizes: [784, 32, 10]
