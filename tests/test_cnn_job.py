@@ -143,3 +143,11 @@ def test_the_analysis_tools_see_no_dropout_and_leave_the_mode_alone():
     first, second = loss_and_grad(net, SoftmaxCrossEntropy(), X, y), loss_and_grad(net, SoftmaxCrossEntropy(), X, y)
     assert first[0] == second[0] and np.array_equal(first[1], second[1])            # no dropout noise
     assert np.array_equal(net.layers[4].running_mean, before) and net.training      # no statistics moved
+
+
+def test_the_dropout_streams_saved_for_resume_are_found_at_any_depth():
+    from minidl.layers import Sequential
+    from minidl.runs.job import _layer_generators
+    inner, outer = Dropout(0.5, rng=1), Dropout(0.5, rng=2)
+    net = Sequential(Linear(4, 4), Sequential(inner, Linear(4, 4)), outer)
+    assert _layer_generators(net) == [inner.rng, outer.rng]

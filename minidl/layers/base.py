@@ -133,6 +133,12 @@ class Layer:
         """Evaluation mode (``training = False``) for this layer and every sub-layer; returns self."""
         return self.train(False)
 
+    def walk(self):
+        """This layer, then every sub-layer at any depth, in order (a generator)."""
+        yield self
+        for layer in self._sub_layers():
+            yield from layer.walk()
+
     def _sub_layers(self) -> list["Layer"]:
         """The registered sub-layers (for Sequential, its ``layers`` too), in order."""
         return [member for _, member in self._named_members() if isinstance(member, Layer)]

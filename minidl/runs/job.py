@@ -195,10 +195,10 @@ class TrainingRun:
 
 
 def _layer_generators(model) -> list[np.random.Generator]:
-    """The Generators layers draw from while training (Dropout's masks), in layer order: saved in
-    last.npz so that a resumed run draws the masks an uninterrupted one would."""
+    """The Generators layers draw from while training (Dropout's masks), in layer order, at any depth:
+    saved in last.npz so that a resumed run draws the masks an uninterrupted one would."""
     from minidl.layers import Dropout
-    return [layer.rng for layer in getattr(model, "layers", [model]) if isinstance(layer, Dropout)]
+    return [layer.rng for layer in model.walk() if isinstance(layer, Dropout)]
 
 
 def run_training(cfg: dict, run_dir: str | Path, data=None, callbacks=(), log=_log, plot: bool = True) -> dict:
