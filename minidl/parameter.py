@@ -21,9 +21,15 @@ class Parameter:
                backward pass.  Backward passes *set* it (they do not add to it).
         decay: whether weight decay / L2 regularisation applies.  True for
                weights, False for biases.
+        grad_slot: None, or an array of ``data``'s shape and dtype where a backward
+               pass may write the gradient instead of allocating one: an
+               optimizer's ``Arena`` (minidl/arena.py) sets it, so that all the
+               gradients of a model end up side by side in one buffer.
+               ``np.matmul(x.T, dout, out=W.grad_slot)`` works either way
+               (``out=None`` allocates).
     """
 
-    __slots__ = ("data", "grad", "decay")
+    __slots__ = ("data", "grad", "decay", "grad_slot")
 
     def __init__(self, data, decay: bool = True):
         data = np.asarray(data)
@@ -32,6 +38,15 @@ class Parameter:
         self.data = data
         self.grad: np.ndarray | None = None
         self.decay = bool(decay)
+        self.grad_slot: np.ndarray | None = None
+
+    def grad_out(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        """Where a backward pass computing the gradient from arrays ``a`` and ``b`` should write
+        it: ``grad_slot`` if there is one and both have its dtype, else None (allocate)."""
+        slot = self.grad_slot
+        if slot is not None and a.dtype == slot.dtype and b.dtype == slot.dtype:
+            return slot
+        return None
 
     @property
     def shape(self) -> tuple[int, ...]:

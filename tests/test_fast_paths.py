@@ -16,7 +16,6 @@ from minidl.layers.activations import _sigmoid, _sigmoid_backward, _tanh_backwar
 from minidl.losses import (SoftmaxCrossEntropy, _cross_entropy_grad, _label_positions, _largest_label, _row_starts,
                            _take_at_labels)
 from minidl.optim import SGD
-from minidl.optim.sgd import _plain_sgd_step
 from minidl.parameter import Parameter
 
 EXAMPLES = settings(max_examples=60)
@@ -240,7 +239,7 @@ def _copies(params):
 @given(params=parameters_with_gradients(), lr=st.floats(1e-4, 10.0))
 def test_plain_sgd_step_is_p_minus_lr_g_bit_for_bit(params, lr):
     plain = _copies(params)
-    _plain_sgd_step(params, lr)
+    SGD(params, lr=lr).step()
     for p in plain:
         if p.grad is not None:
             p.data -= lr * p.grad

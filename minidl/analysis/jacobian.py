@@ -24,7 +24,8 @@ def input_jacobian(model, x: np.ndarray) -> np.ndarray:
     Inputs:  x (N, D) float array.
     Returns: (N, C, D) array.  The parameters' ``.grad`` values are left as they were.
     """
-    saved = [p.grad for p in model.parameters()]
+    # copies: each backward pass below writes into the gradient buffers in place (minidl/arena.py)
+    saved = [None if p.grad is None else p.grad.copy() for p in model.parameters()]
     try:
         out = model.forward(x)
         if out.ndim != 2:

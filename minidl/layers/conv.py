@@ -110,9 +110,11 @@ class Conv2d(Layer):
         #   dL/db[o]    = sum_{h,w,n} dY[o,(h,w,n)]
         #   dL/dcols[k,(h,w,n)] = sum_o W2[o,k] dY[o,(h,w,n)],         dcols = W2.T @ dY
         dy = to_chwn(dout).reshape(o, -1)                         # (O, H_out W_out N)
-        self.W.grad = (dy @ cols.T).reshape(self.W.shape)
+        slot = self.W.grad_out(dy, cols)                          # the optimizer's buffer, or None
+        dW2 = np.matmul(dy, cols.T, out=None if slot is None else slot.reshape(o, -1))
+        self.W.grad = dW2.reshape(self.W.shape) if slot is None else slot
         if self.b is not None:
-            self.b.grad = dy.sum(axis=1)
+            self.b.grad = np.sum(dy, axis=1, out=self.b.grad_out(dy, dy))
         if not input_grad:
             return None
         # Each xp[n,c,p,q] was copied into every column whose window covers it, so its gradient

@@ -62,10 +62,11 @@ class Linear(Layer):
         # y[n,j] = sum_i x[n,i] W[i,j] + b[j], so dy[n,j]/dW[i,j] = x[n,i]; summing over every
         # output y[n,j] that W[i,j] touches (all n, this j):
         #   dL/dW[i,j] = sum_n x[n,i] dout[n,j],    i.e.  dW = x.T @ dout
-        self.W.grad = x.T @ dout
+        # (written into W.grad_slot, the optimizer's gradient buffer, when there is one)
+        self.W.grad = np.matmul(x.T, dout, out=self.W.grad_out(x, dout))
         if self.b is not None:
             # dy[n,j]/db[j] = 1 for every n:  dL/db[j] = sum_n dout[n,j],  i.e.  db = dout.sum(axis=0)
-            self.b.grad = dout.sum(axis=0)
+            self.b.grad = np.sum(dout, axis=0, out=self.b.grad_out(dout, dout))
         # dy[n,j]/dx[n,i] = W[i,j] (row n of y depends on row n of x only):
         #   dL/dx[n,i] = sum_j dout[n,j] W[i,j],    i.e.  dx = dout @ W.T
         return dout @ self.W.data.T if input_grad else None

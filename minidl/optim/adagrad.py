@@ -24,14 +24,14 @@ class Adagrad(Optimizer):
     def state_shapes(self, p):
         return {"sum": p.shape}
 
-    def _update(self, p, g, state):
+    def _update(self, data, g, state):
         if not state:
-            state["sum"] = np.zeros_like(p.data)
+            state["sum"] = np.zeros_like(data)
         G = state["sum"]
         G += g * g
         denom = np.sqrt(G)
         denom += self.eps
-        p.data -= self.lr * g / denom
+        data -= self.lr * g / denom
 
     def __repr__(self):
         return (f"Adagrad(lr={self.lr}, eps={self.eps}, weight_decay={self.weight_decay}"

@@ -41,30 +41,38 @@ class Adam(Optimizer):
         shapes = {"step": (), "exp_avg": p.shape, "exp_avg_sq": p.shape}
         return {**shapes, "max_exp_avg_sq": p.shape} if self.amsgrad else shapes
 
-    def _update(self, p, g, state):
+    def _update(self, data, g, state):
         b1, b2 = self.betas
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(data)
+            state["exp_avg_sq"] = np.zeros_like(data)
             if self.amsgrad:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(data)
         state["step"] = t = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        # each line is the equation above, computed into two kept scratch arrays
+        # (t1, t2) rather than into new ones: the same arithmetic, no allocation
+        t1, t2 = self._temp(data), self._temp(data, 1)
         m *= b1
-        m += (1.0 - b1) * g
+        m += np.multiply(g, 1.0 - b1, out=t1)                  # m = b1 m + (1 - b1) g
         v *= b2
-        v += (1.0 - b2) * (g * g)
+        np.multiply(g, g, out=t1)
+        v += np.multiply(t1, 1.0 - b2, out=t1)                 # v = b2 v + (1 - b2) g^2
         if self.amsgrad:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         bias1, bias2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        denom = np.divide(v, bias2, out=t2)                     # v_hat
         if self.eps_inside_sqrt:
-            denom = np.sqrt(v / bias2 + self.eps)
-        else:
-            denom = np.sqrt(v / bias2)
             denom += self.eps
-        p.data -= (self.lr / bias1) * m / denom
+            np.sqrt(denom, out=denom)                            # sqrt(v_hat + eps)
+        else:
+            np.sqrt(denom, out=denom)
+            denom += self.eps                                    # sqrt(v_hat) + eps
+        step = np.multiply(m, self.lr / bias1, out=t1)         # lr m_hat = (lr / bias1) m
+        step /= denom
+        data -= step
 
     def __repr__(self):
         extra = ", amsgrad=True" if self.amsgrad else ""

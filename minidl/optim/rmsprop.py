@@ -36,14 +36,14 @@ class RMSprop(Optimizer):
         names = ["square_avg"] + ["grad_avg"] * self.centered + ["momentum_buffer"] * bool(self.momentum)
         return {name: p.shape for name in names}
 
-    def _update(self, p, g, state):
+    def _update(self, data, g, state):
         alpha = self.alpha
         if not state:
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(data)
             if self.centered:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(data)
             if self.momentum:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(data)
         s = state["square_avg"]
         s *= alpha
         s += (1.0 - alpha) * (g * g)
@@ -62,9 +62,9 @@ class RMSprop(Optimizer):
             b = state["momentum_buffer"]
             b *= self.momentum
             b += g / denom
-            p.data -= self.lr * b
+            data -= self.lr * b
         else:
-            p.data -= self.lr * g / denom
+            data -= self.lr * g / denom
 
     def __repr__(self):
         return (f"RMSprop(lr={self.lr}, alpha={self.alpha}, eps={self.eps}, momentum={self.momentum}, "
