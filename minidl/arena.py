@@ -85,6 +85,14 @@ class Arena:
         start = self._starts[id(p)]
         return flat[start:start + p.size].reshape(p.shape)
 
+    def ready(self) -> bool:
+        """Whether every ``p.data`` is its view and every ``p.grad`` its gradient slot: the
+        state after a backward pass that wrote into the slots (checked before each step)."""
+        for p, view in zip(self.params, self.views):
+            if p.data is not view or p.grad is not p.grad_slot:
+                return False
+        return True
+
     def holds(self) -> bool:
         """Whether every ``p.data`` is still this arena's view (nothing rebound it)."""
         return all(p.data is view for p, view in zip(self.params, self.views))

@@ -114,7 +114,7 @@ class Conv2d(Layer):
         dW2 = np.matmul(dy, cols.T, out=None if slot is None else slot.reshape(o, -1))
         self.W.grad = dW2.reshape(self.W.shape) if slot is None else slot
         if self.b is not None:
-            self.b.grad = np.sum(dy, axis=1, out=self.b.grad_out(dy, dy))
+            self.b.grad = np.add.reduce(dy, axis=1, out=self.b.grad_out(dy, dy))       # dy.sum(axis=1)
         if not input_grad:
             return None
         # Each xp[n,c,p,q] was copied into every column whose window covers it, so its gradient

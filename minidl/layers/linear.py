@@ -66,7 +66,7 @@ class Linear(Layer):
         self.W.grad = np.matmul(x.T, dout, out=self.W.grad_out(x, dout))
         if self.b is not None:
             # dy[n,j]/db[j] = 1 for every n:  dL/db[j] = sum_n dout[n,j],  i.e.  db = dout.sum(axis=0)
-            self.b.grad = np.sum(dout, axis=0, out=self.b.grad_out(dout, dout))
+            self.b.grad = np.add.reduce(dout, axis=0, out=self.b.grad_out(dout, dout))   # dout.sum(axis=0)
         # dy[n,j]/dx[n,i] = W[i,j] (row n of y depends on row n of x only):
         #   dL/dx[n,i] = sum_j dout[n,j] W[i,j],    i.e.  dx = dout @ W.T
         return dout @ self.W.data.T if input_grad else None

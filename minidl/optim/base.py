@@ -86,7 +86,9 @@ class Optimizer:
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient: the whole model at once
         when every parameter has one, parameter by parameter otherwise."""
-        arena = self._arena_with_grads()
+        arena = self.arena
+        if arena is None or not arena.ready():
+            arena = self._arena_with_grads()          # rebuilt, or gradients copied in; or None
         state = None if arena is None else self._flat_state(arena)
         if state is None:
             return self._step_each()
@@ -172,10 +174,10 @@ class Optimizer:
             self.state = {p: {name: arena.view_of(value, p) if np.ndim(value) else value
                               for name, value in flat.items()} for p in self.params}
         else:
-            numbers = [(name, value) for name, value in flat.items() if not np.ndim(value)]
-            for name, value in numbers:
-                for p in self.params:
-                    self.state[p][name] = value
+            for name, value in flat.items():
+                if not isinstance(value, np.ndarray):
+                    for p in self.params:
+                        self.state[p][name] = value
 
     # ---- checkpointing -----------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
