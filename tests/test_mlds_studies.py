@@ -72,22 +72,33 @@ def test_configs_reject_unknown_keys():
 TINY_RATIO = ["Data.points=40", "Model.sizes=[1, 4, 1]", "Train.epochs=100", "GradNorm.steps=30"]
 
 
-def test_minimal_ratio_smoke_in_worker_processes(tmp_path):
+def test_minimal_ratio_smoke_in_worker_processes_and_replot(tmp_path):
     run_dir = run_args(minimal_ratio, [f"{CONFIGS}/minimal_ratio.yaml", *sum((["--set", s] for s in TINY_RATIO), []),
                                   "--set", "Study.runs=3", "--set", "Study.workers=2",
                                   "--set", f"Output.dir={tmp_path}"])
-    assert (run_dir / "minimal_ratio.png").is_file()
+    assert (run_dir / "minimal_ratio.png").is_file() and (run_dir / "minimal_ratio_tolerance.png").is_file()
     with open(run_dir / "runs.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["seed"]) for r in rows] == [0, 1, 2]
-    for r in rows:
-        assert 0.0 <= float(r["minimal_ratio"]) <= 1.0
-        assert float(r["final_grad_norm"]) <= float(r["grad_norm_phase1"])    # LM never increases ||g||
+    with np.load(run_dir / "eigenvalues.npz") as saved:
+        assert saved["seeds"].tolist() == [0, 1, 2] and saved["eigenvalues"].shape == (3, 13)
+        lam = saved["eigenvalues"]
+    for r, spectrum in zip(rows, lam):
+        assert float(r["minimal_ratio_rank_tol"]) <= float(r["minimal_ratio_tol0"])   # tol > 0 counts fewer
+        assert int(r["negative_rank_tol"]) <= int(r["negative_tol0"]) == int((spectrum < 0).sum())
+        assert r["end_point"] == ("saddle" if int(r["negative_rank_tol"]) else "minimum")
+        assert float(r["final_loss"]) < float(r["loss_phase1"])            # saddle-free Newton goes downhill
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["runs"] == 3 and summary["params"] == 13 and summary["wall_time_s"] > 0
+    assert summary["saddles"] + summary["minima"] == 3
+    for name in ("minimal_ratio.png", "minimal_ratio_tolerance.png"):        # --replot draws both again
+        (run_dir / name).unlink()
+    assert minimal_ratio.replot(run_dir) == run_dir / "minimal_ratio.png"
+    assert (run_dir / "minimal_ratio.png").is_file() and (run_dir / "minimal_ratio_tolerance.png").is_file()
 
 
-@pytest.mark.parametrize("method, hvp", [("levenberg_marquardt", "exact"), ("adam", "fd")])
+@pytest.mark.parametrize("method, hvp", [("saddle_free_newton", "exact"), ("levenberg_marquardt", "exact"),
+                                         ("adam", "fd")])
 def test_minimal_ratio_one_run_lowers_the_gradient_norm(method, hvp):
     cfg = load_config(minimal_ratio, f"{CONFIGS}/minimal_ratio.yaml",
                                     TINY_RATIO + [f"GradNorm.method={method}", f"GradNorm.hvp={hvp}",
@@ -95,8 +106,15 @@ def test_minimal_ratio_one_run_lowers_the_gradient_norm(method, hvp):
     row = minimal_ratio.one_run(0, cfg)
     assert row["steps"] > 0 and not row["converged"]          # threshold unreachable: the budget ends it
     assert row["final_grad_norm"] < row["grad_norm_phase1"]
-    assert row["params"] == 13 and row["negative_eigenvalues"] >= 0
-    assert row["max_eigenvalue"] > 0
+    assert row["params"] == 13 and row["eigenvalues"].shape == (13,)
+    assert row["negative_tol0"] == int((row["eigenvalues"] < 0).sum()) and row["max_eigenvalue"] > 0
+
+
+def test_minimal_ratio_replot_names_an_old_runs_csv(tmp_path):
+    (tmp_path / "config.yaml").write_text(open(f"{CONFIGS}/minimal_ratio.yaml").read())
+    (tmp_path / "runs.csv").write_text("seed,params,final_loss,converged,minimal_ratio\n0,13,0.01,True,0.5\n")
+    with pytest.raises(ConfigError, match="no column minimal_ratio_tol0.*no eigenvalues.npz.*older minimal_ratio"):
+        minimal_ratio.replot(tmp_path)       # a run folder from before: one minimal_ratio column, no spectra
 
 
 def test_weight_pca_smoke(tmp_path):

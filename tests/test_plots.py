@@ -35,7 +35,10 @@ CASES = {
                                                    np.full(6, 0.5), np.array([0, 1, 2] * 2), np.array([0.6, 0.3]),
                                                    "pca", moves=(RNG.normal(size=(6, 2)), np.array([0.7, 0.2]))),
     "minimal_ratio": lambda: analysis.plot_minimal_ratio([0.6, 0.7, 0.8], [1e-3, 1e-4, 1e-2],
-                                                         [True, False, True], "minimal ratio", 1e-3),
+                                                         [True, False, True], "minimal ratio", 1e-3,
+                                                         minima=[False, False, True], ratios_tol0=[0.7, 0.8, 0.9]),
+    "ratio_tolerance": lambda: analysis.plot_ratio_tolerance(RNG.normal(size=(4, 9)) * 10.0 ** -RNG.integers(0, 12, (4, 9)),
+                                                             np.full(4, 1e-14), "tolerance"),
     "random_labels": lambda: generalization.plot_random_labels(ROWS, "random labels", passed_epoch=3),
     "vs_params": lambda: generalization.plot_vs_params([100, 1000, 10000], ROWS[:3], "loss", "params"),
     "interpolation": lambda: generalization.plot_interpolation(ROWS, ("theta1", "theta2"), "interpolation"),
@@ -68,7 +71,7 @@ CASES = {
 }
 
 LOG_AXES = {"comparison": [], "accuracy_and_error": [("y", 1)], "function_fit": [("y", 0)], "grad_norm": [("y", 0), ("y", 1)],
-            "minimal_ratio": [("y", 0)], "vs_params": [("x", 0)], "sharpness": [("x", 0), ("y", 0)],
+            "minimal_ratio": [("y", 0)], "ratio_tolerance": [("x", 0)], "vs_params": [("x", 0)], "sharpness": [("x", 0), ("y", 0)],
             "gradient_profiles": [("y", 0)], "timing": [("x", 0), ("y", 0)], "interpolation": [("y", 0)]}
 
 

@@ -12,6 +12,8 @@ What is where:
                 grad_norm, perturb, RecordingLoss (keeps every batch loss of a Trainer)
 - ``hessian``   hessian_vector_product (exact R-operator, or finite differences of
                 analytic gradients), hessian, minimal_ratio, default_tolerance
+- ``critical_points``  saddle_free_newton, levenberg_marquardt: drive ||g|| to ~0 with steps on the
+                exact Hessian; spectrum_counts: negative / flat / positive eigenvalues
 - ``pca``       pca_2d: project weight snapshots to 2-D
 - ``jacobian``  input_jacobian: d outputs / d inputs per example
 - ``sensitivity``  output_jacobian (softmax or logits), sensitivity: per-example ||J(x)||_F
@@ -21,6 +23,7 @@ What is where:
 Everything is exact up to rounding, computed from the analytic backward
 passes; run it in float64 (``model.astype(np.float64)``) for second derivatives.
 """
+from minidl.analysis.critical_points import levenberg_marquardt, saddle_free_newton, spectrum_counts
 from minidl.analysis.hessian import default_tolerance, hessian, hessian_vector_product, minimal_ratio
 from minidl.analysis.interpolation import interpolate, interpolation_alphas, interpolation_curve
 from minidl.analysis.jacobian import input_jacobian
@@ -32,5 +35,6 @@ from minidl.analysis.sharpness import sharpness
 
 __all__ = ["flatten_params", "unflatten_params", "flatten_grads", "loss_and_grad", "grad_norm", "perturb", "RecordingLoss",
            "hessian_vector_product", "hessian", "minimal_ratio", "default_tolerance",
+           "saddle_free_newton", "levenberg_marquardt", "spectrum_counts",
            "pca_2d", "PCA2D", "input_jacobian",
            "output_jacobian", "sensitivity", "sharpness", "interpolate", "interpolation_alphas", "interpolation_curve"]

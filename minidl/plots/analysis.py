@@ -6,7 +6,7 @@ import numpy as np
 
 from minidl.plots import Figure, subplots, wrap_title
 
-__all__ = ["plot_function_fit", "plot_grad_norm", "plot_weight_pca", "plot_minimal_ratio"]
+__all__ = ["plot_function_fit", "plot_grad_norm", "plot_weight_pca", "plot_minimal_ratio", "plot_ratio_tolerance"]
 
 
 def plot_function_fit(x: np.ndarray, target: np.ndarray, fits: dict, title: str) -> Figure:
@@ -92,18 +92,63 @@ def plot_weight_pca(projections: np.ndarray, run: np.ndarray, accuracy: np.ndarr
 
 
 def plot_minimal_ratio(ratios: np.ndarray, losses: np.ndarray, converged: np.ndarray,
-                       title: str, threshold: float) -> Figure:
-    """Final loss (log y) against minimal ratio, one point per run; runs that missed the
-    gradient-norm threshold are drawn as red crosses."""
+                       title: str, threshold: float, minima: np.ndarray | None = None,
+                       ratios_tol0: np.ndarray | None = None, tol_name: str = "tol") -> Figure:
+    """Final loss (log y) against minimal ratio, one point per run (the course's figure).
+
+    ratios, losses, converged (R,); ``minima`` (R,) bool marks the end points with no clearly
+    negative eigenvalue (triangles; saddles are circles).  Runs that missed the gradient-norm
+    threshold are red crosses.  ``ratios_tol0`` (R,), the same runs' ratios at tol = 0, are drawn as
+    hollow grey circles; ``tol_name`` names the tolerance of ``ratios`` on the x axis.
+    """
     ratios, losses, converged = map(np.asarray, (ratios, losses, converged))
+    minima = np.zeros(ratios.shape, bool) if minima is None else np.asarray(minima, bool)
     fig, ax = subplots(width=7.6, height=4.8)
-    if converged.any():
-        ax.scatter(ratios[converged], losses[converged], s=18, color="tab:blue",
-                   label=f"||grad|| < {threshold:g} reached ({int(converged.sum())} runs)")
+    if ratios_tol0 is not None:
+        ax.scatter(ratios_tol0, losses, s=18, facecolors="none", edgecolors="tab:gray",
+                   label=f"the same runs at tol = 0 ({len(losses)} runs)")
+    for mask, marker, color, what in ((converged & ~minima, "o", "tab:blue", "saddle"),
+                                      (converged & minima, "^", "tab:green", "minimum")):
+        if mask.any():
+            ax.scatter(ratios[mask], losses[mask], s=18, marker=marker, color=color,
+                       label=f"{what}, ||grad|| <= {threshold:g} ({int(mask.sum())} runs)")
     if (~converged).any():
         ax.scatter(ratios[~converged], losses[~converged], s=26, marker="x", color="tab:red",
-                   label=f"||grad|| < {threshold:g} not reached ({int((~converged).sum())} runs)")
-    ax.set(xlabel="minimal ratio (fraction of Hessian eigenvalues > 0)", ylabel="training MSE at the end",
+                   label=f"||grad|| <= {threshold:g} not reached ({int((~converged).sum())} runs)")
+    ax.set(xlabel=f"minimal ratio (fraction of Hessian eigenvalues > {tol_name})", ylabel="training MSE at the end",
            yscale="log", title=wrap_title(title, 90))
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_ratio_tolerance(eigenvalues: np.ndarray, rank_tols: np.ndarray, title: str) -> Figure:
+    """How the eigenvalue counts depend on the tolerance; R runs, P eigenvalues each.
+
+    eigenvalues (R, P); rank_tols (R,) each run's P * eps * max|lam|.  Left: the fraction of
+    eigenvalues > tol (the minimal ratio) and < -tol against tol (log x): median over runs and the
+    10-90 % band, with the tol = 0 medians as dotted lines.  Right: histograms of the number of
+    negative eigenvalues per run at tol = 0 and at the rank tolerance.
+    """
+    lam, rank_tols = np.asarray(eigenvalues, dtype=np.float64), np.asarray(rank_tols, dtype=np.float64)
+    top = max(float(np.abs(lam).max()), 1e-300)
+    tols = np.logspace(np.log10(top) - 17, np.log10(top), 171)
+    fig, (ax, ax_hist) = subplots(1, 2, width=6.4, height=4.6)
+    for sign, color, what in ((1, "tab:blue", "positive, > tol: the minimal ratio"), (-1, "tab:red", "negative, < -tol")):
+        frac = (sign * lam[:, None, :] > tols[None, :, None]).mean(axis=2)          # (R, T)
+        lo, mid, hi = np.percentile(frac, [10, 50, 90], axis=0)
+        ax.plot(tols, mid, color=color, label=f"{what} (median)")
+        ax.fill_between(tols, lo, hi, color=color, alpha=0.2, lw=0)
+        ax.axhline(np.median((sign * lam > 0).mean(axis=1)), color=color, ls=":", lw=1,
+                   label=f"{what.split(',')[0]} at tol = 0 (median)")
+    ax.axvline(np.median(rank_tols), color="black", ls="--", lw=1, label="rank tol P eps max|lam| (median)")
+    ax.set(xscale="log", xlabel="eigenvalue tolerance tol (MSE per parameter^2)",
+           ylabel=f"fraction of the {lam.shape[1]} eigenvalues", title="counts against the tolerance\n(band: 10-90 % of runs)")
+    ax.legend(fontsize=7)
+    counts = {"tol = 0": (lam < 0).sum(axis=1), "rank tol": (lam < -rank_tols[:, None]).sum(axis=1)}
+    edges = np.arange(min(c.min() for c in counts.values()), max(c.max() for c in counts.values()) + 2) - 0.5
+    for (name, c), color in zip(counts.items(), ("tab:gray", "tab:red")):
+        ax_hist.hist(c, bins=edges, histtype="step", lw=1.5, color=color, label=f"{name} (median {np.median(c):g})")
+    ax_hist.set(xlabel="negative eigenvalues per run (< -tol)", ylabel="runs", title="negative eigenvalues")
+    ax_hist.legend(fontsize=8)
+    fig.suptitle(wrap_title(title, 150), fontsize=9)
     return fig
