@@ -27,11 +27,26 @@ def set_threads(n: int) -> None:
 
 @dataclass(frozen=True)
 class Config:
-    """One benchmark network: ``sizes`` of an MLP, its activation, the batch size."""
+    """One benchmark network: ``sizes`` of an MLP, its activation, the batch size, the optimizer.
+
+    ``task``: 'mnist' (softmax cross-entropy on the 60,000 training images) or 'sinc'
+    (the MLDS function fit: MSE on ``SINC_POINTS`` points of sin(5 pi x) / (5 pi x),
+    full batch; there a round of n "examples" is n / 10 steps, so an "epoch" is 6,000 steps).
+    """
     name: str
     sizes: tuple[int, ...]
     activation: str
     batch_size: int
+    optimizer: str = "sgd"           # 'sgd' (lr 0.1) or 'adam' (lr 1e-3)
+    task: str = "mnist"
+
+    @property
+    def lr(self) -> float:
+        return 0.1 if self.optimizer == "sgd" else 1e-3
+
+    def steps(self, n: int) -> int:
+        """Training steps in a round of ``n`` examples."""
+        return n // 10 if self.task == "sinc" else -(-n // self.batch_size)
 
     def describe(self) -> str:
         hidden = self.sizes[1:-1]
@@ -39,7 +54,9 @@ class Config:
             middle = f"({hidden[0]}x{len(hidden)})"
         else:
             middle = "-".join(map(str, hidden))
-        return f"{self.sizes[0]}-{middle}-{self.sizes[-1]} {self.activation}, batch {self.batch_size}"
+        batch = "full batch" if self.task == "sinc" else f"batch {self.batch_size}"
+        extra = ", Adam" if self.optimizer == "adam" else ""
+        return f"{self.sizes[0]}-{middle}-{self.sizes[-1]} {self.activation}, {batch}{extra}"
 
     def epoch_flops(self, n: int = N_EXAMPLES) -> float:
         """Matrix-multiply FLOPs of one epoch of training over ``n`` examples.
@@ -50,8 +67,9 @@ class Config:
         this is the floor that a perfect BLAS at its measured peak would reach.
         """
         total = 0.0
+        rows = self.steps(n) * self.batch_size if self.task == "sinc" else n
         for i, (d_in, d_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
-            total += (2 if i == 0 else 3) * 2.0 * n * d_in * d_out
+            total += (2 if i == 0 else 3) * 2.0 * rows * d_in * d_out
         return total
 
 
@@ -61,6 +79,7 @@ class CnnConfig:
     max-pool 2, Flatten, Linear(32*5*5 -> 10); batch 64, SGD with momentum 0.9."""
     name: str = "CNN"
     batch_size: int = 64
+    task: str = "mnist"
     momentum: float = 0.9
     # (in channels, out channels, kernel, output side) of the two convolutions, and the Linear
     convs: tuple = ((1, 16, 5, 28), (16, 32, 5, 10))
@@ -78,13 +97,25 @@ class CnnConfig:
         return total + 3 * 2.0 * n * self.linear[0] * self.linear[1]
 
 
+SINC_POINTS = 2000
+
 CONFIGS = {
     "A": Config("A", (784, 128, 10), "sigmoid", 64),
+    "A-adam": Config("A-adam", (784, 128, 10), "sigmoid", 64, "adam"),
     "B": Config("B", (784, 30, 10), "sigmoid", 10),
+    "B-adam": Config("B-adam", (784, 30, 10), "sigmoid", 10, "adam"),
     "C": Config("C", (784,) + (30,) * 8 + (10,), "sigmoid", 10),
     "D": Config("D", (784, 512, 256, 10), "relu", 256),
+    "F": Config("F", (1, 5, 10, 10, 10, 10, 10, 5, 1), "tanh", SINC_POINTS, "adam", "sinc"),
     "CNN": CnnConfig(),
 }
+
+
+def sinc_data(dtype):
+    """The MLDS fit's data: x evenly on [-1, 1], y = sin(5 pi x) / (5 pi x); each (SINC_POINTS, 1)."""
+    import numpy as np
+    x = np.linspace(-1.0, 1.0, SINC_POINTS).reshape(-1, 1)
+    return x.astype(dtype), np.sinc(5 * x).astype(dtype), "the MLDS sinc fit (generated)"
 
 
 def find_mnist() -> Path | None:
@@ -142,4 +173,19 @@ def torch_epoch(torch, model, opt, batch_size: int, shape=None):
             total += loss.item() * len(yb)
             correct += int((out.argmax(dim=1) == yb).sum())
         return {"loss": total / len(X), "acc": correct / len(X)}
+    return epoch
+
+
+def torch_full_batch(torch, model, opt):
+    """``epoch(X, y, steps)``: ``steps`` full-batch steps of ``opt`` on the MSE, as the MLDS fit runs."""
+    mse = torch.nn.functional.mse_loss
+
+    def epoch(X, y, steps):
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+        for _ in range(steps):
+            loss = mse(model(Xt), yt)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return {"loss": loss.item(), "acc": 0.0}
     return epoch

@@ -157,12 +157,21 @@ class Trainer:
             if self.log_every and (batch + 1) % self.log_every == 0:
                 running = f"epoch {self.epoch + 1} batch {batch + 1}: running loss {total_loss / seen:.4f}"
                 self.log(running + (f" acc {correct / seen:.4f}" if self.classification else ""))
-        if not all(np.isfinite(p.data).all() for p in self.model.parameters()):
+        if not self._parameters_finite():
             raise Diverged(self.epoch + 1, batch, self.optimizer.lr, what="parameters")
         result = {"train_loss": float(total_loss / seen)}
         if self.classification:
             result["train_acc"] = int(correct) / seen
         return result
+
+    def _parameters_finite(self) -> bool:
+        """Whether the parameters are finite after a round: one call on the optimizer's arena
+        (minidl/arena.py) when it holds them (only what the optimizer moves can turn
+        non-finite in training), else parameter by parameter."""
+        arena = getattr(self.optimizer, "arena", None)
+        if arena is not None and arena.holds():
+            return bool(np.isfinite(arena.data).all())
+        return all(np.isfinite(p.data).all() for p in self.model.parameters())
 
     # ---- the driver ------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, epochs: int | None = None, *, steps: int | None = None,
@@ -181,6 +190,10 @@ class Trainer:
         progress:   draw a progress bar of each round on a terminal or in a notebook.
         Returns a ``FitResult``: the rows, and how training ended.
         """
+        if self.classification and np.ndim(y) != 1:
+            raise ValueError(f"fit: classification=True counts argmax(outputs) == labels, so y must be (N,) "
+                             f"labels; got shape {np.shape(y)}. For regression targets pass "
+                             f"Trainer(..., classification=False)")
         rounds = self._rounds(len(X), epochs, steps, eval_every, batches, drop_last)
         epoch_rounds = eval_every == "epoch" and batches is None
         desc = _describe_rounds(epoch_rounds, self.epoch, epochs, self.steps, steps) if progress else None
