@@ -1,20 +1,19 @@
 """The GEMMs of one training step of configs A and D at 1 and 2 BLAS threads: NumPy variants and torch.
 
-    python benchmarks/bench_gemm.py                          # A and D, 30 rounds (about 4 minutes)
+    python benchmarks/bench_gemm.py                          # A and D, 30 rounds (4-6 minutes)
     python benchmarks/bench_gemm.py --configs D --rounds 10 --no-torch --json gemm.json
 
 Issue 21, "Threads".  A Linear(d_in -> d_out) at batch n runs three float32 GEMMs a step: ``x @ W``,
 ``dW = x.T @ dout``, ``dx = dout @ W.T`` (not in the first layer).  Each is timed as minidl writes it
-today (minidl/layers/linear.py), in NumPy variants and in torch (nn.Linear's and autograd's forms, then
-minidl's); the ``step`` rows run a step's GEMMs in a row, and minidl's whole training step.  Four workers,
-(numpy | torch) x (1 | 2 threads), start with the thread variables set before NumPy or torch loads.  The
-parent asks them for one round at a time, rotating who goes first, and pauses 0.15 s after a 2-thread
-worker (OpenBLAS's idle thread spins ~0.1 s).  In a round, a worker makes ``--passes`` shuffled passes over
-each GEMM's variants, timing blocks of calls of ~1 ms.  Round 0 warms up.  Columns: "vs today", median of
-a variant's time over today's form in the same pass (torch: over NumPy today, same round and threads);
-"2t/1t", median over rounds of the round's 2-thread median over its 1-thread median; "mean", the ratio of
-means (what an epoch adds up); "p10", of 10th percentiles (a quiet moment); "cpu/wall", the 2-thread
-process's CPU time over wall time.  Nothing asserts on speed.
+(minidl/layers/linear.py), in NumPy variants, and in torch; the ``step`` rows run a step's GEMMs in a row,
+and minidl's whole training step.  Four workers, (numpy | torch) x (1 | 2 threads), start with the thread
+variables set before NumPy or torch loads; the parent asks each for one round in turn, rotating the order,
+and pauses 0.15 s after a 2-thread worker (OpenBLAS's idle thread spins ~0.1 s).  A round makes ``--passes``
+shuffled passes over each GEMM's variants, each timing a block of calls of ~1 ms; round 0 warms up.
+Columns: "vs today", median of a variant's time over today's form in the same pass (torch: over NumPy's,
+same round and threads); "2t/1t", median over rounds of the round's 2-thread over 1-thread median; "mean",
+the ratio of means (what an epoch adds up); "p10", of 10th percentiles (a quiet moment); "cpu/wall", the
+2-thread process's CPU time over wall time.  Nothing asserts on speed.
 """
 from __future__ import annotations
 
@@ -75,13 +74,9 @@ def numpy_variants(np, kind, n, d_in, d_out, blas):
              "out=": lambda: mm(g, W.T, out=dx),
              "W stored (d_out,d_in): dout @ Wt": lambda: g @ Wt,
              "2 half batches": lambda: (mm(g[:h], W.T, out=dx[:h]), mm(g[h:], W.T, out=dx[h:]))}
-    today, threads = next(iter(v.values())), blas.num_threads
-
-    def one_thread():                      # threadpoolctl's limit without its bookkeeping (~2 µs a pair)
-        blas.set_num_threads(1)
-        today()
-        blas.set_num_threads(threads)
-    return dict(v, **{"this call at 1 thread": one_thread})
+    today, threads = next(iter(v.values())), blas.num_threads     # below: threadpoolctl's limit, minus its bookkeeping
+    v["this call at 1 thread"] = lambda: (blas.set_num_threads(1), today(), blas.set_num_threads(threads))
+    return v
 
 
 def torch_variants(torch, kind, n, d_in, d_out):
@@ -248,8 +243,7 @@ def main(argv=None) -> None:
         first = json.loads(proc.stdout.readline() or '{"error": "worker died"}')
         if "error" in first:
             notes.append(f"{lib} skipped: {first['error']}")
-            proc.stdin.close()
-            proc.wait()
+            proc.communicate()
         else:
             workers[(lib, t)], infos[(lib, t)] = proc, first["ready"]
     runs, loads, order, t0 = {k: [] for k in workers}, [], list(workers), time.perf_counter()
@@ -265,8 +259,7 @@ def main(argv=None) -> None:
         loads.append(os.getloadavg()[0])
         print(f"  round {r} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     for proc in workers.values():
-        proc.stdin.close()
-        proc.wait()
+        proc.communicate()                             # closes stdin: the worker's loop ends
     if args.json:
         args.json.write_text(json.dumps({"infos": {f"{k[0]} {k[1]}": v for k, v in infos.items()},
                                          "runs": {f"{k[0]} {k[1]}": v for k, v in runs.items()}}))
