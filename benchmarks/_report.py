@@ -86,11 +86,5 @@ def summary(args, results) -> None:
             cells.append(f"{paired['flat']:>9.2f}" if "flat" in paired else f"{'-':>9}")
             cells.append(f"{paired['torch']:>10.2f}" if "torch" in paired else f"{'-':>10}")
         print(f"{name:<8} " + " ".join(cells))
-    for base, adam in (("B", "B-adam"), ("A", "A-adam")):
-        for t in threads:
-            rows = measure_rows[t]
-            if base in rows and adam in rows:
-                ratio = {i: rows[adam]["median"][i] / rows[base]["median"][i]
-                         for i in rows[base]["median"] if i in rows[adam]["median"]}
-                print(f"{adam} / {base} epoch time at {t} thread{'s' * (t > 1)} (an Adam step over an SGD step, "
-                      "whole training steps): " + ", ".join(f"{i} {v:.2f}" for i, v in ratio.items()))
+    print("(Adam against SGD per step: benchmarks/bench_adam_step.py pairs them in one process; the epochs\n"
+          " above ran minutes apart, so their ratio would mix in the machine's load.)")
