@@ -70,7 +70,7 @@ def test_flat_adam_matches_minidl(activation, sizes, batch_size, loss):
     params = [(layer.W.data.copy(), layer.b.data.copy()) for layer in model.linear_layers()]
     criterion = SoftmaxCrossEntropy() if loss == "softmax" else MSELoss()
     trainer = Trainer(model, criterion, Adam(model.parameters(), lr=0.01), batch_size=batch_size,
-                      rng=np.random.default_rng(5))
+                      rng=np.random.default_rng(5), classification=loss == "softmax")
     expected = trainer.fit(X, y, epochs=3).history
     order_rng, state = np.random.default_rng(5), flat_numpy.adam_state(params)
     got = [flat_numpy.train_epoch_adam(X, y, params, state, 0.01, batch_size, order=order_rng.permutation(50),

@@ -187,3 +187,14 @@ def test_adam_and_sgd_both_train_through_fit():
         t = Trainer(model, SoftmaxCrossEntropy(), make(model.parameters()), batch_size=16, rng=np.random.default_rng(1))
         losses = t.fit(X, y, epochs=10).column("train_loss")
         assert losses[-1] < losses[0] / 2
+
+
+def test_regression_targets_with_classification_on_are_refused():
+    # argmax(outputs) == y with (N, 1) targets would compare (N,) with (N, 1): an (N, N) array, silently
+    model = MLP([3, 4, 1], rng=0)
+    t = Trainer(model, MSELoss(), SGD(model.parameters(), lr=0.1), batch_size=8)
+    X = np.zeros((16, 3), np.float32)
+    with pytest.raises(ValueError, match=r"got shape \(16, 1\).*classification=False"):
+        t.fit(X, np.zeros((16, 1), np.float32), epochs=1)
+    assert Trainer(model, MSELoss(), SGD(model.parameters(), lr=0.1), batch_size=8,
+                   classification=False).fit(X, np.zeros((16, 1), np.float32), epochs=1).status == "completed"
