@@ -130,8 +130,8 @@ def test_every_shipped_config_validates_against_its_study():
             module = "experiments.train"
         elif folder == "mlds" and path.stem in ("interpolation_lr", "interpolation_init"):
             module = "experiments.mlds.interpolation"
-        elif folder == "mlds" and path.stem == "parameter_count_assignment":
-            module = "experiments.mlds.parameter_count"
+        elif folder == "mlds" and path.stem.endswith("_assignment"):       # a study at the assignment's setting
+            module = f"experiments.mlds.{path.stem.removesuffix('_assignment')}"
         elif folder == "race":
             module = "experiments.race.optimizer_race"
         else:

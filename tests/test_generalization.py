@@ -3,7 +3,8 @@ finite differences, and smoke runs of every study.
 
 - ``shuffle_labels`` is seeded and keeps every class count;
 - interpolation reproduces both trained models exactly at alpha = 0 and 1;
-- sensitivity of a linear softmax model against its closed form, and of an MLP against finite differences;
+- sensitivity of a linear softmax model against its closed form, and of an MLP against finite differences,
+  at data points and at seeded random inputs, in the Frobenius and the spectral norm;
 - sharpness is never negative, grows with eps, and on a two-parameter quadratic comes close to the true
   maximum over the box without exceeding it.
 """
@@ -20,9 +21,10 @@ from conftest import run_args, signal_when_rows
 
 from experiments.mlds import batch_size_flatness, interpolation, parameter_count, random_labels
 from minidl.analysis import (flatten_params, interpolate, interpolation_alphas, interpolation_curve,
-                             output_jacobian, sensitivity, sharpness)
+                             output_jacobian, random_inputs, sensitivity, sharpness)
 from minidl.runs.cli import load_config, main, resolve_config
-from minidl.runs.config import ConfigError
+from minidl.runs.config import ConfigError, load_yaml
+from minidl.runs.study_grid import Trained, load_model
 from minidl.data import shuffle_labels
 from minidl.layers import Linear
 from minidl.losses import MSELoss, SoftmaxCrossEntropy, softmax
@@ -167,6 +169,52 @@ def test_sensitivity_of_an_mlp_matches_finite_differences(activation):
         output_jacobian(model, X, output="probabilities")
 
 
+def test_random_inputs_are_seeded_and_drawn_from_the_named_distribution():
+    a = random_inputs(3, 784, "uniform", 0)
+    np.testing.assert_array_equal(a, random_inputs(3, 784, "uniform", np.random.default_rng(0)))  # seed == Generator
+    assert not np.array_equal(a, random_inputs(3, 784, "uniform", 1))
+    assert a.shape == (3, 784) and a.dtype == np.float32 and a.min() >= 0 and a.max() < 1
+    # drawn in float64 and then cast: the float64 points round to the float32 ones
+    np.testing.assert_array_equal(random_inputs(3, 784, "uniform", 0, dtype=np.float64).astype(np.float32), a)
+    b = random_inputs(50, 784, "normal", 0, dtype=np.float64)
+    assert abs(b.mean()) < 0.02 and abs(b.std() - 1) < 0.02 and b.min() < 0
+    with pytest.raises(ValueError, match="distribution must be one of"):
+        random_inputs(1, 784, "gaussian", 0)
+    with pytest.raises(ValueError, match="count > 0"):
+        random_inputs(0, 784, "uniform", 0)
+
+
+def test_sensitivity_at_a_random_input_matches_the_closed_form_in_both_norms():
+    rng = np.random.default_rng(0)
+    model = Linear(6, 4, rng=0, dtype=np.float64)
+    model.b.data = rng.normal(size=4)
+    x = random_inputs(1, 6, "uniform", 5, dtype=np.float64)                # (1, 6): one random input
+    W = model.W.data
+    p = softmax(x @ W + model.b.data)[0]
+    J = (np.diag(p) - np.outer(p, p)) @ W.T                                 # (C, D), the closed form
+    singular = np.linalg.svd(J, compute_uv=False)
+    np.testing.assert_allclose(sensitivity(model, x), [np.sqrt((J ** 2).sum())], rtol=1e-12)
+    np.testing.assert_allclose(sensitivity(model, x, norm="spectral"), [singular[0]], rtol=1e-12)
+    # the logit Jacobian is W^T at any input
+    np.testing.assert_allclose(sensitivity(model, x, output="logits", norm="spectral"),
+                               [np.linalg.svd(W, compute_uv=False)[0]], rtol=1e-12)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        sensitivity(model, x, norm="nuclear")
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_sensitivity_of_an_mlp_at_random_inputs_matches_finite_differences(distribution):
+    model = MLP([5, 7, 6, 3], activation="relu", rng=4, dtype=np.float64)
+    X = random_inputs(3, 5, distribution, np.random.default_rng(11), dtype=np.float64)
+    h = 1e-6
+    for output, f in (("softmax", lambda Z: softmax(model.forward(Z))), ("logits", model.forward)):
+        numeric = np.stack([(f(X + h * e) - f(X - h * e)) / (2 * h) for e in np.eye(5)], axis=2)   # (N, C, D)
+        np.testing.assert_allclose(sensitivity(model, X, output=output), np.linalg.norm(numeric, axis=(1, 2)),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(sensitivity(model, X, output=output, norm="spectral"),
+                                   np.linalg.norm(numeric, ord=2, axis=(1, 2)), rtol=1e-6)
+
+
 # ---- sharpness ---------------------------------------------------------------
 
 def test_sharpness_is_non_negative_grows_with_eps_and_restores_the_model():
@@ -271,7 +319,17 @@ def test_batch_size_flatness_smoke(tmp_path, real_mnist_dir):
         assert m["sensitivity_softmax"] > 0 and m["sensitivity_logits"] > m["sensitivity_softmax"]
         sharp = [m[f"sharpness_eps{e}"] for e in ("0.0001", "0.001", "0.01")]
         assert 0 <= sharp[0] <= sharp[1] <= sharp[2]
+        for output in ("softmax", "logits"):              # at the random input: ||J||_2 <= ||J||_F <= sqrt(10) ||J||_2
+            frobenius, spectral = m[f"sensitivity_random_{output}"], m[f"sensitivity_random_{output}_spectral"]
+            assert 0 < spectral <= frobenius * (1 + 1e-6) and frobenius <= np.sqrt(10) * spectral * (1 + 1e-6)
+            assert m[f"sensitivity_random_{output}_std"] == 0                  # one random input
+    assert summary["sensitivity_random_input"] == {"distribution": "uniform", "count": 1, "seed": 0}
     assert (run_dir / "sensitivity.png").is_file() and (run_dir / "sharpness.png").is_file()
+    # the random input is the seeded draw: measuring a trained model there again gives the recorded number
+    folder = sorted((run_dir / "sweep-models").glob("*/last.npz"))[0].parent
+    model = load_model(Trained({}, load_yaml(folder / "config.yaml"), folder, {})).astype(np.float64)
+    x = random_inputs(1, 784, "uniform", np.random.default_rng(0), dtype=np.float64)      # taken in float64
+    assert float(sensitivity(model, x)[0]) == summary["models"][0]["sensitivity_random_softmax"]
 
 
 def test_study_configs_check_their_grids(tmp_path):
@@ -283,6 +341,13 @@ def test_study_configs_check_their_grids(tmp_path):
         load_config(interpolation, CONFIGS / "interpolation.yaml", ["Interpolation.steps=2"])
     with pytest.raises(ConfigError, match="Sensitivity.output"):
         load_config(batch_size_flatness, CONFIGS / "batch_size_flatness.yaml", ["Sensitivity.output=probs"])
+    for override, key in (("Sensitivity.random_input.distribution=gaussian", "Sensitivity.random_input.distribution"),
+                          ("Sensitivity.random_input.count=0", "Sensitivity.random_input.count"),
+                          ("Sensitivity.random_input.seed=-1", "Sensitivity.random_input.seed"),
+                          ("Sensitivity.random_input.seed=0.5", "Sensitivity.random_input.seed"),
+                          ("Sensitivity.random_input.sed=1", r"Sensitivity.random_input.sed \(did you mean seed\?\)")):
+        with pytest.raises(ValueError, match=key):                              # ConfigError is a ValueError
+            load_config(batch_size_flatness, CONFIGS / "batch_size_flatness_assignment.yaml", [override])
     with pytest.raises(ConfigError, match="Study.widths"):
         load_config(parameter_count, CONFIGS / "parameter_count.yaml", ["Study.widths=[5]"])
     with pytest.raises(ConfigError, match="Train.max_epoch"):
@@ -292,6 +357,17 @@ def test_study_configs_check_their_grids(tmp_path):
         run_args(parameter_count, [str(CONFIGS / "parameter_count.yaml"), "--set", "Training.Train.learnig_rate=0.1",
                               "--set", f"Output.dir={tmp_path}"])
     assert not list(tmp_path.iterdir())
+
+
+def test_batch_size_flatness_assignment_config_has_the_reports_setting():
+    # the report: 55,000 images, lr 1e-2, 200 epochs, batch 500, 1000, ..., 5000, sensitivity at a random input
+    cfg = load_config(batch_size_flatness, CONFIGS / "batch_size_flatness_assignment.yaml")
+    assert cfg["Grid"] == {"Train.batch_size": list(range(500, 5001, 500))}
+    train = cfg["Training"]["Train"]
+    assert (train["learning_rate"], train["epochs"], cfg["Training"]["Data"]["subset"]) == (1e-2, 200, 55000)
+    assert cfg["Sensitivity"]["random_input"] == {"distribution": "uniform", "count": 1, "seed": 0}
+    default = load_config(batch_size_flatness, CONFIGS / "batch_size_flatness.yaml")
+    assert default["Sensitivity"]["random_input"] == cfg["Sensitivity"]["random_input"]      # filled in by default
 
 
 def test_course_network_for_random_labels_has_the_reports_16750_parameters():

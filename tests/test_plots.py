@@ -44,6 +44,11 @@ CASES = {
     "interpolation": lambda: generalization.plot_interpolation(ROWS, ("theta1", "theta2"), "interpolation"),
     "vs_batch_size": lambda: generalization.plot_vs_batch_size([16, 64, 256], ROWS[:3], [1.0, 2.0, 3.0],
                                                                "sensitivity", "batch size"),
+    "vs_batch_size_two_measures": lambda: generalization.plot_vs_batch_size(
+        [16, 64, 256], ROWS[:3], {"mean over test images": [0.2, 0.3, 0.4], "at a random input": [0.01, 0.5, 2.0]},
+        "sensitivity", "batch size"),
+    "vs_batch_size_even_grid": lambda: generalization.plot_vs_batch_size(
+        [500, 1000, 1500, 2000], ROWS[:4], [1.0, 2.0, 3.0, 4.0], "sensitivity", "batch size"),
     "sharpness": lambda: generalization.plot_sharpness([16, 64], {1e-3: [1e-4, 2e-4], 1e-2: [1e-3, 2e-3]},
                                                        [0.1, 0.2], 100, "sharpness"),
     "gradient_profiles": lambda: gradients.plot_gradient_profiles({"sigmoid": ROWS, "relu": ROWS}, title="gradients"),
@@ -72,7 +77,9 @@ CASES = {
 
 LOG_AXES = {"comparison": [], "accuracy_and_error": [("y", 1)], "function_fit": [("y", 0)], "grad_norm": [("y", 0), ("y", 1)],
             "minimal_ratio": [("y", 0)], "ratio_tolerance": [("x", 0)], "vs_params": [("x", 0)], "sharpness": [("x", 0), ("y", 0)],
-            "gradient_profiles": [("y", 0)], "timing": [("x", 0), ("y", 0)], "interpolation": [("y", 0)]}
+            "gradient_profiles": [("y", 0)], "timing": [("x", 0), ("y", 0)], "interpolation": [("y", 0)],
+            "vs_batch_size_two_measures": [("x", 0), ("y", 2)]}
+LINEAR_AXES = {"vs_batch_size_even_grid": [("x", 0), ("x", 1)]}       # evenly spaced batch sizes: a linear x axis
 
 
 def _label(fig, ax, axis: str) -> str:
@@ -110,6 +117,9 @@ def test_every_plot_returns_a_labelled_figure(name):
         for axis, index in LOG_AXES.get(name, []):
             scale = getattr(fig.axes[index], f"get_{axis}scale")()
             assert scale == "log", f"{name}: the {axis} axis of panel {index} should be logarithmic"
+        for axis, index in LINEAR_AXES.get(name, []):
+            scale = getattr(fig.axes[index], f"get_{axis}scale")()
+            assert scale == "linear", f"{name}: the {axis} axis of panel {index} should be linear"
     finally:
         plots.plt.close(fig)
 

@@ -9,6 +9,15 @@ sweep runner (``minidl.runs.study_grid``).  For each final network:
   the softmax output, and of the logits, with respect to the input,
   ||J(x)||_F, per test example, then averaged (``minidl.analysis.sensitivity``);
   ``Sensitivity.output`` picks the one that ``sensitivity.png`` shows;
+- the same, **at a random input**, as the NTU MLDS 2018 HW1-3.3 report measures it
+  ("2-norm Jacobian Matrix with a random input x (i.e. 784-dimension vector)"):
+  ``Sensitivity.random_input.count`` points drawn once, with the seed
+  ``Sensitivity.random_input.seed``, uniform on [0, 1)^784 (the pixel range) or
+  N(0, 1) per pixel, and the same points for every model.  The report's
+  "2-norm" of a matrix may mean the Frobenius norm of its entries or its
+  spectral norm, so both are recorded (``sensitivity_random_<output>`` and
+  ``sensitivity_random_<output>_spectral``); ``sensitivity.png`` draws the
+  Frobenius one beside the test-image mean;
 - **sharpness** (Keskar et al. 2017): max over delta in the box
   [-eps, eps]^P of L(theta + delta) - L(theta), estimated from
   ``Sharpness.samples`` random points for each eps, with L the training
@@ -29,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minidl.analysis.sensitivity import DISTRIBUTIONS, random_inputs
 from minidl.runs.cli import main
 from minidl.runs.config import ConfigError, Key, optional_positive_int, positive, positive_int
 from minidl.runs.study_grid import GRID_SCHEMA, grid_check, load_model, load_splits, resume_by_rerun, train_grid, train_test_metrics
@@ -39,11 +49,21 @@ def _epsilons(value):
     return None if ok else "a list of box half-widths > 0, e.g. [1.0e-4, 1.0e-3, 1.0e-2]"
 
 
+def _seed(value):
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "an integer >= 0 (a seed for np.random.default_rng)"
+
+
 SCHEMA = {
     **GRID_SCHEMA,
     "Sensitivity": {"output": Key(str, "softmax", choices=["softmax", "logits"]),
                     "test_examples": Key((int, type(None)), None, optional_positive_int,
-                                         doc="the first N test images; null: all 10,000")},
+                                         doc="the first N test images; null: all 10,000"),
+                    "random_input": {
+                        "distribution": Key(str, "uniform", choices=list(DISTRIBUTIONS),
+                                            doc="uniform: each pixel on [0, 1); normal: each pixel N(0, 1)"),
+                        "count": Key(int, 1, positive_int, doc="random inputs (the report: one); the mean is recorded"),
+                        "seed": Key(int, 0, _seed, doc="the points are drawn once, the same for every model")}},
     "Sharpness": {"epsilons": Key(list, [1.0e-4, 1.0e-3, 1.0e-2], _epsilons),
                   "samples": Key(int, 1000, positive_int, doc="random points per box"),
                   "train_examples": Key(int, 1000, positive_int, doc="the loss L is over the first N training images"),
@@ -63,11 +83,13 @@ def batch_points(cfg: dict, where: str = "config") -> list[dict]:
     return points
 
 
-def measure(model, X_test, X_sharp, y_sharp, cfg: dict) -> dict:
-    """Sensitivity over X_test and sharpness over (X_sharp, y_sharp) of one trained model.
+def measure(model, X_test, X_random, X_sharp, y_sharp, cfg: dict) -> dict:
+    """Sensitivity over X_test and at X_random, and sharpness over (X_sharp, y_sharp), of one trained model.
 
-    The sensitivity is taken in the model's own dtype; then the model is converted to float64
-    in place for the sharpness, whose smallest loss rises are below float32's resolution.
+    The sensitivity over X_test is taken in the model's own dtype; then the model is converted
+    to float64 in place for the sharpness, whose smallest loss rises are below float32's
+    resolution, and for the sensitivity at X_random (float64): far from the data the softmax
+    can saturate, and in float32 its Jacobian then rounds to exactly zero.
     """
     from minidl.analysis import grad_norm, loss_and_grad, sensitivity, sharpness
     from minidl.losses import SoftmaxCrossEntropy
@@ -82,15 +104,23 @@ def measure(model, X_test, X_sharp, y_sharp, cfg: dict) -> dict:
     sharp = sharpness(model64, lambda m: evaluate(m, loss, X64, y_sharp)["loss"], spec["epsilons"],
                       samples=spec["samples"], rng=spec["seed"])
     loss_and_grad(model64, loss, X64, y_sharp)         # ||grad L||: what the first-order term g . delta scales with
+    g_norm = grad_norm(model64)
+    at_random = {}                                      # the report's measure: at random points of input space
+    for output in ("softmax", "logits"):
+        frobenius = sensitivity(model64, X_random, output=output)
+        at_random[f"sensitivity_random_{output}"] = float(frobenius.mean())
+        at_random[f"sensitivity_random_{output}_std"] = float(frobenius.std())
+        at_random[f"sensitivity_random_{output}_spectral"] = float(
+            sensitivity(model64, X_random, output=output, norm="spectral").mean())
     return {**{f"sensitivity_{k}": float(v.mean()) for k, v in norms.items()},
-            **{f"sensitivity_{k}_std": float(v.std()) for k, v in norms.items()},
-            "sharpness": sharp["sharpness"], "sharpness_base_loss": sharp["loss"], "grad_norm": grad_norm(model64),
+            **{f"sensitivity_{k}_std": float(v.std()) for k, v in norms.items()}, **at_random,
+            "sharpness": sharp["sharpness"], "sharpness_base_loss": sharp["loss"], "grad_norm": g_norm,
             "measure_seconds": round(time.perf_counter() - start, 2)}
 
 
-def _measure_folder(trained, X_test, X_sharp, y_sharp, cfg):
+def _measure_folder(trained, X_test, X_random, X_sharp, y_sharp, cfg):
     """``measure`` of one trained point, run in a worker process."""
-    return measure(load_model(trained), X_test, X_sharp, y_sharp, cfg)
+    return measure(load_model(trained), X_test, X_random, X_sharp, y_sharp, cfg)
 
 
 def run(cfg: dict, run_dir: Path, log=print) -> dict:
@@ -101,24 +131,37 @@ def run(cfg: dict, run_dir: Path, log=print) -> dict:
     X_test = splits["test"][0][:cfg["Sensitivity"]["test_examples"]]
     n_sharp = cfg["Sharpness"]["train_examples"]
     X_sharp, y_sharp = splits["train"][0][:n_sharp], splits["train"][1][:n_sharp]
-    log(f"measuring {len(trained)} models: sensitivity over {len(X_test):,} test images, sharpness from "
-        f"{cfg['Sharpness']['samples']} samples per eps on {len(X_sharp):,} training images")
-    measured = _measure_all(cfg, trained, X_test, X_sharp, y_sharp)
+    rand = cfg["Sensitivity"]["random_input"]
+    X_random = random_inputs(rand["count"], X_test.shape[1], rand["distribution"],
+                             np.random.default_rng(rand["seed"]), dtype=np.float64)
+    log(f"measuring {len(trained)} models: sensitivity over {len(X_test):,} test images and at {_random_text(cfg)}, "
+        f"sharpness from {cfg['Sharpness']['samples']} samples per eps on {len(X_sharp):,} training images")
+    measured = _measure_all(cfg, trained, X_test, X_random, X_sharp, y_sharp)
     rows = _results(cfg, points, trained, measured, splits, run_dir / "results.csv", log)
     t = trained[0].cfg
     setting = (f"MLP {t['Model']['sizes']} {t['Model']['activation']}, {len(splits['train'][0]):,} MNIST training "
-               f"images, {t['Train']['optimizer']} lr {t['Train']['learning_rate']:g}, {t['Train']['epochs']} epochs")
+               f"images, {t['Train']['optimizer']} lr {t['Train']['learning_rate']:g}, {t['Train']['epochs']} "
+               f"epoch{'' if t['Train']['epochs'] == 1 else 's'}")
     _plot(cfg, rows, setting, len(X_test), len(X_sharp), run_dir)
     return {"study": "NTU MLDS 2018 HW1-3.3 flatness vs generalization, part 2: sensitivity and sharpness",
             "setting": setting, "sensitivity_output": cfg["Sensitivity"]["output"],
-            "sensitivity_test_examples": len(X_test), "sharpness_train_examples": len(X_sharp),
+            "sensitivity_test_examples": len(X_test), "sensitivity_random_input": dict(rand),
+            "sharpness_train_examples": len(X_sharp),
             "sharpness_samples": cfg["Sharpness"]["samples"], "models": rows}
 
 
-def _measure_all(cfg: dict, trained, X_test, X_sharp, y_sharp) -> list[dict]:
+def _random_text(cfg: dict) -> str:
+    """'1 random input x ~ U[0, 1) per pixel (seed 0)', for the log and the figure's title."""
+    rand = cfg["Sensitivity"]["random_input"]
+    law = "U[0, 1)" if rand["distribution"] == "uniform" else "N(0, 1)"
+    count = "1 random input" if rand["count"] == 1 else f"{rand['count']} random inputs (mean)"
+    return f"{count} x ~ {law} per pixel (seed {rand['seed']})"
+
+
+def _measure_all(cfg: dict, trained, X_test, X_random, X_sharp, y_sharp) -> list[dict]:
     """``measure`` of every trained model, in parallel worker processes."""
     from minidl.runs.executors import pinned_process_pool
-    jobs = [(t, X_test, X_sharp, y_sharp, cfg) for t in trained]
+    jobs = [(t, X_test, X_random, X_sharp, y_sharp, cfg) for t in trained]
     workers = min(cfg["Study"]["workers"], len(jobs))
     if workers > 1:
         with pinned_process_pool(workers) as pool:
@@ -142,7 +185,8 @@ def _results(cfg: dict, points, trained, measured, splits, path: Path, log) -> l
         rows.append(row)
         log(f"batch {row['batch_size']:5d}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}, test loss "
             f"{row['test_loss']:.4f} acc {row['test_acc']:.4f}, sensitivity {m['sensitivity_softmax']:.4g} (softmax) "
-            f"{m['sensitivity_logits']:.4g} (logits), sharpness "
+            f"{m['sensitivity_logits']:.4g} (logits), at the random input {m['sensitivity_random_softmax']:.4g} "
+            f"(softmax) {m['sensitivity_random_logits']:.4g} (logits), sharpness "
             + ", ".join(f"{m['sharpness'][e]:.3g}" for e in epsilons))
     return rows
 
@@ -154,9 +198,12 @@ def _plot(cfg: dict, rows: list[dict], setting: str, n_test: int, n_sharp: int, 
     epsilons = [float(e) for e in cfg["Sharpness"]["epsilons"]]
     batch_sizes = [r["batch_size"] for r in rows]
     output, samples = cfg["Sensitivity"]["output"], cfg["Sharpness"]["samples"]
-    fig = plot_vs_batch_size(batch_sizes, rows, [r[f"sensitivity_{output}"] for r in rows], f"sensitivity ({output})",
-                             f"loss, accuracy and sensitivity (mean over {n_test:,} test images of "
-                             f"||d {output} / d x||_F) against batch size\n{setting}")
+    measures = {f"sensitivity, mean over {n_test:,} test images": [r[f"sensitivity_{output}"] for r in rows],
+                f"sensitivity at {_random_text(cfg)}": [r[f"sensitivity_random_{output}"] for r in rows]}
+    fig = plot_vs_batch_size(batch_sizes, rows, measures, f"sensitivity ||d {output} / d x||_F",
+                             f"loss, accuracy and sensitivity ||d {output} / d x||_F against batch size "
+                             f"{', '.join(map(str, batch_sizes))}: mean over {n_test:,} test images, and at "
+                             f"{_random_text(cfg)}\n{setting}")
     plots.save(fig, run_dir / "sensitivity.png")
     fig = plot_sharpness(batch_sizes, {e: [r[f"sharpness_eps{e:g}"] for r in rows] for e in epsilons},
                          [r["sharpness_grad_norm"] for r in rows], samples,

@@ -16,7 +16,8 @@ What is where:
                 exact Hessian; spectrum_counts: negative / flat / positive eigenvalues
 - ``pca``       pca_2d: project weight snapshots to 2-D
 - ``jacobian``  input_jacobian: d outputs / d inputs per example
-- ``sensitivity``  output_jacobian (softmax or logits), sensitivity: per-example ||J(x)||_F
+- ``sensitivity``  output_jacobian (softmax or logits), sensitivity: per-example ||J(x)||_F (or spectral),
+                   random_inputs: seeded random points of the input space to take it at
 - ``sharpness``    sharpness: the largest loss rise in an eps-box, from random samples
 - ``interpolation`` interpolate, interpolation_alphas, interpolation_curve: the loss between two minima
 
@@ -30,11 +31,11 @@ from minidl.analysis.jacobian import input_jacobian
 from minidl.analysis.params import (RecordingLoss, flatten_grads, flatten_params, grad_norm, loss_and_grad,
                                     perturb, unflatten_params)
 from minidl.analysis.pca import PCA2D, pca_2d
-from minidl.analysis.sensitivity import output_jacobian, sensitivity
+from minidl.analysis.sensitivity import output_jacobian, random_inputs, sensitivity
 from minidl.analysis.sharpness import sharpness
 
 __all__ = ["flatten_params", "unflatten_params", "flatten_grads", "loss_and_grad", "grad_norm", "perturb", "RecordingLoss",
            "hessian_vector_product", "hessian", "minimal_ratio", "default_tolerance",
            "saddle_free_newton", "levenberg_marquardt", "spectrum_counts",
            "pca_2d", "PCA2D", "input_jacobian",
-           "output_jacobian", "sensitivity", "sharpness", "interpolate", "interpolation_alphas", "interpolation_curve"]
+           "output_jacobian", "sensitivity", "random_inputs", "sharpness", "interpolate", "interpolation_alphas", "interpolation_curve"]

@@ -85,21 +85,34 @@ def plot_interpolation(rows: list[dict], labels: tuple[str, str], title: str) ->
 
 
 def _batch_size_axis(ax, bs: np.ndarray) -> None:
-    """Log x axis with a tick at every batch size, labelled as a plain integer."""
-    ax.set(xscale="log", xlabel="batch size (log scale)")
+    """x axis with a tick at every batch size, labelled as a plain integer.
+
+    Logarithmic, unless the batch sizes are evenly spaced (three or more, e.g. 500, 1000, ..., 5000),
+    whose ticks would crowd together at the right of a log axis.
+    """
+    steps = np.diff(np.sort(bs))
+    if len(bs) >= 3 and np.allclose(steps, steps[0]):
+        ax.set(xlabel="batch size")
+    else:
+        ax.set(xscale="log", xlabel="batch size (log scale)")
     ax.set_xticks(bs)
     ax.set_xticklabels([f"{int(b)}" for b in bs])
     ax.minorticks_off()
 
 
-def plot_vs_batch_size(batch_sizes, rows: list[dict], measure: np.ndarray, measure_label: str,
-                       title: str) -> Figure:
+def plot_vs_batch_size(batch_sizes, rows: list[dict], measure, measure_label: str, title: str) -> Figure:
     """Two panels against batch size (log x): loss and accuracy, each with ``measure`` on a twin axis.
 
     ``rows[i]`` holds train_loss, test_loss, train_acc, test_acc of the model trained with
-    ``batch_sizes[i]``; ``measure`` is one value per model (e.g. its sensitivity), named by
-    ``measure_label``, which is kept short: the twin axis and the legend both show it.
+    ``batch_sizes[i]``.  ``measure`` is one value per model (e.g. its sensitivity), named by
+    ``measure_label``, which is kept short: the twin axis and the legend both show it.  It may
+    also be a dict ``{legend label: values}`` of several measures in the same unit (e.g. the
+    sensitivity at test images and at a random input); they share the twin axis, named by
+    ``measure_label``, which turns logarithmic when they span more than a factor of 20.
     """
+    measures = dict(measure) if isinstance(measure, dict) else {measure_label: measure}
+    values = np.concatenate([np.asarray(v, dtype=float) for v in measures.values()])
+    log_twin = len(measures) > 1 and values.min() > 0 and values.max() > 20 * values.min()
     bs = np.asarray(batch_sizes, dtype=float)
     fig, axes = subplots(1, 2, width=6.0, height=4.4)
     for ax, kind, ylabel in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
@@ -107,10 +120,14 @@ def plot_vs_batch_size(batch_sizes, rows: list[dict], measure: np.ndarray, measu
         style = "-o" if kind == "loss" else "--o"
         for split, colour in (("train", TRAIN), ("test", TEST)):
             ax.plot(bs, [r[f"{split}_{kind}"] for r in rows], style, color=colour, ms=4, label=f"{split} {ylabel}")
-        twin.plot(bs, measure, "-^", color=MEASURE_COLOURS[0], ms=5, lw=1.8, label=measure_label)
+        for (label, v), colour, marker in zip(measures.items(), MEASURE_COLOURS, "^vDs"):
+            twin.plot(bs, v, "-" + marker, color=colour, ms=5, lw=1.8, label=label)
         _batch_size_axis(ax, bs)
         ax.set_ylabel(ylabel)
-        twin.set_ylabel(measure_label, color=MEASURE_COLOURS[0])
+        twin.set_ylabel(measure_label + (" (log scale)" if log_twin else ""),
+                        color=MEASURE_COLOURS[0] if len(measures) == 1 else "black")
+        if log_twin:
+            twin.set_yscale("log")
         twin.grid(False)
         _merged_legend(ax, twin, fontsize=8, loc="best")
     fig.suptitle(wrap_title(title, 120))
