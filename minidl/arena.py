@@ -18,8 +18,9 @@ arithmetic as the parameter-by-parameter update, so the results are bit for bit
 the same.
 
 Weights (``decay=True``) come first, biases after, so weight decay touches the
-prefix ``data[:decay_end]``.  Each stretch starts on a 64-byte boundary; the
-padding between stretches is zero and stays zero under every update rule.
+prefix ``data[:decay_end]``.  Each stretch starts a multiple of 64 bytes from the
+buffer's start; the padding between stretches is zero and stays zero (every rule
+maps a zero gradient on a zero value to zero; for Adam, RMSprop and Adagrad, given eps > 0).
 
 Views stay valid only while nobody rebinds ``p.data``.  Code that does
 (``load_state_dict``, ``astype``, ``unflatten_params``) is free to: ``holds()``
