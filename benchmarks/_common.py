@@ -6,7 +6,9 @@ OpenMP read their thread counts once, when the library loads.  That is why
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,3 +191,47 @@ def torch_full_batch(torch, model, opt):
             opt.step()
         return {"loss": loss.item(), "acc": 0.0}
     return epoch
+
+
+# ---- worker processes: each implementation in its own process, its threads set before it loads --------
+
+def serve(name: str, threads: int, make_worker, answer) -> None:
+    """The worker side of a benchmark: set the threads, build ``make_worker()`` (an ImportError is sent
+    back as the worker's error), send ``{"ready": worker.info}``, then answer each JSON command on
+    stdin with ``answer(worker, command)``, one JSON line each, until stdin closes."""
+    set_threads(threads)                 # before numpy / torch load their thread pools
+    try:
+        worker = make_worker()
+    except ImportError as exc:
+        print(json.dumps({"error": f"{name} unavailable: {exc}"}), flush=True)
+        return
+    print(json.dumps({"ready": worker.info}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(answer(worker, json.loads(line))), flush=True)
+
+
+class Client:
+    """The parent's side: runs ``script --worker NAME --threads T *extra`` and talks to it in JSON lines.
+    ``error`` is set (and the process gone) when the worker could not start."""
+
+    def __init__(self, script, name: str, threads: int, *extra: str):
+        self.name = name
+        self.proc = subprocess.Popen([sys.executable, str(script), "--worker", name, "--threads", str(threads), *extra],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = json.loads(self.proc.stdout.readline() or '{"error": "worker died"}')
+        self.error, self.info = first.get("error"), first.get("ready", {})
+        if self.error:
+            self.close()
+
+    def ask(self, **cmd) -> dict:
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name} worker exited unexpectedly")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import CONFIGS, set_threads  # noqa: E402
+from _common import CONFIGS, Client, serve  # noqa: E402
 
 BLOCK_S = 1e-3                 # time blocks of calls of about this many seconds
 OPENBLAS_MIN_MNK = 65536 * 4   # OpenBLAS interface/gemm.c: 1 thread when m*n*k <= SMP_THRESHOLD_MIN * 4
@@ -159,18 +158,6 @@ class Worker:
         return out
 
 
-def worker_main(lib: str, threads: int, configs) -> None:
-    set_threads(threads)                               # before numpy / torch load their thread pools
-    try:
-        worker = Worker(lib, configs)
-    except ImportError as exc:
-        print(json.dumps({"error": f"{lib} unavailable: {exc}"}), flush=True)
-        return
-    print(json.dumps({"ready": worker.info}), flush=True)
-    for line in sys.stdin:
-        print(json.dumps(worker.round(json.loads(line)["passes"])), flush=True)
-
-
 def report(runs, infos, configs, notes) -> None:
     """One table per config: each GEMM's variants, then the steps, at 1 and 2 threads."""
     med = statistics.median
@@ -235,31 +222,27 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        return worker_main(args.worker, args.threads, args.configs)
+        return serve(args.worker, args.threads, lambda: Worker(args.worker, args.configs),
+                     lambda worker, cmd: worker.round(cmd["passes"]))
     workers, infos, notes = {}, {}, []
     for lib, t in [("numpy", 1), ("numpy", 2)] + ([] if args.no_torch else [("torch", 1), ("torch", 2)]):
-        proc = subprocess.Popen([sys.executable, __file__, "--worker", lib, "--threads", str(t), "--configs",
-                                 *args.configs], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        first = json.loads(proc.stdout.readline() or '{"error": "worker died"}')
-        if "error" in first:
-            notes.append(f"{lib} skipped: {first['error']}")
-            proc.communicate()
+        client = Client(__file__, lib, t, "--configs", *args.configs)
+        if client.error:
+            notes.append(f"{lib} skipped: {client.error}")
         else:
-            workers[(lib, t)], infos[(lib, t)] = proc, first["ready"]
+            workers[(lib, t)], infos[(lib, t)] = client, client.info
     runs, loads, order, t0 = {k: [] for k in workers}, [], list(workers), time.perf_counter()
     for r in range(args.rounds + 1):
         for key in order[r % len(order):] + order[:r % len(order)]:
-            workers[key].stdin.write(json.dumps({"passes": args.passes}) + "\n")
-            workers[key].stdin.flush()
-            result = json.loads(workers[key].stdout.readline())
+            result = workers[key].ask(passes=args.passes)
             if r:
                 runs[key].append(result)
             if key[1] == 2:
                 time.sleep(0.15)
         loads.append(os.getloadavg()[0])
         print(f"  round {r} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
-    for proc in workers.values():
-        proc.communicate()                             # closes stdin: the worker's loop ends
+    for client in workers.values():
+        client.close()                                 # closes stdin: the worker's loop ends
     if args.json:
         args.json.write_text(json.dumps({"infos": {f"{k[0]} {k[1]}": v for k, v in infos.items()},
                                          "runs": {f"{k[0]} {k[1]}": v for k, v in runs.items()}}))

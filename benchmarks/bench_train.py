@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -52,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))       # minidl, without installing it
 
-from _common import CONFIGS, N_EXAMPLES, set_threads, torch_epoch, torch_full_batch  # noqa: E402
+from _common import CONFIGS, N_EXAMPLES, Client, serve, torch_epoch, torch_full_batch  # noqa: E402
 from _report import report, summary  # noqa: E402
 
 IMPLS = ("minidl", "flat", "torch")
@@ -83,6 +82,7 @@ class Worker:
             self.data[dtype] = load_data(getattr(self.np, dtype))
         return self.data[dtype]
 
+    @property
     def info(self) -> dict:
         np = self.np
         out = {"numpy": np.__version__, "python": sys.version.split()[0]}
@@ -192,47 +192,11 @@ class Worker:
         return {"rng": np.random.default_rng(SEED), "epoch": torch_epoch(torch, model, opt, cfg.batch_size)}
 
 
-def worker_main(impl: str, threads: int) -> None:
-    set_threads(threads)                 # before numpy / torch load their thread pools
-    try:
-        worker = Worker(impl, threads)
-    except ImportError as exc:
-        print(json.dumps({"error": f"{impl} unavailable: {exc}"}), flush=True)
-        return
-    print(json.dumps({"ready": worker.info()}), flush=True)
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "peak":
-            reply = worker.peak(cmd["dtype"])
-        else:
-            reply = worker.epoch(cmd["config"], cmd["dtype"], cmd["n"])
-        print(json.dumps(reply), flush=True)
-
-
-# =========================================================================
-# parent side: start the workers, interleave, print the table
-# =========================================================================
-class Client:
-    def __init__(self, impl: str, threads: int):
-        self.impl = impl
-        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", impl, "--threads", str(threads)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        first = json.loads(self.proc.stdout.readline() or '{"error": "worker died"}')
-        self.error = first.get("error")
-        self.info = first.get("ready", {})
-
-    def ask(self, **cmd) -> dict:
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{self.impl} worker exited unexpectedly")
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait()
+def answer(worker, cmd: dict) -> dict:
+    """One command from the parent: the matmul peak, or one round of training."""
+    if cmd["op"] == "peak":
+        return worker.peak(cmd["dtype"])
+    return worker.epoch(cmd["config"], cmd["dtype"], cmd["n"])
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -259,7 +223,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.worker:
-        return worker_main(args.worker, args.threads[0])
+        return serve(args.worker, args.threads[0], lambda: Worker(args.worker, args.threads[0]), answer)
     results = {}
     for threads in args.threads:
         results[threads] = measure(args, threads)
@@ -276,10 +240,9 @@ def measure(args, threads: int) -> dict:
     impls = [i for i in IMPLS if not (i == "torch" and args.no_torch)]
     clients, notes = {}, []
     for impl in impls:
-        client = Client(impl, threads)
+        client = Client(__file__, impl, threads)
         if client.error:
             notes.append(f"{impl} skipped: {client.error}")
-            client.close()
         else:
             clients[impl] = client
     flat = clients["flat"]
