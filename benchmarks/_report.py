@@ -15,9 +15,9 @@ def _split(name: str):
     return (name[:-2], "float64") if name.endswith("64") else (name, "float32")
 
 
-def report(args, threads, impls, times, cpu, round_times, peaks, peak_mb, data, notes) -> None:
-    """The table of epoch times, the CPU times, the paired ratios and the CNN's peak memory; fills
-    ``rows`` (kept in ``measure``'s result for the summary and ``--json``)."""
+def report(args, impls, times, cpu, round_times, peaks, peak_mb, data, notes) -> dict:
+    """Print the table of epoch times, the CPU times, the paired ratios and the CNN's peak memory;
+    return ``{config: row}`` (medians, paired ratios, the raw seconds) for the summary and ``--json``."""
     print(f"data: {'; '.join(data.values())}; median of {args.repeats} epochs of {N_EXAMPLES} examples "
           f"after a {args.warmup}-example warm-up; load average {os.getloadavg()[0]:.2f} at end")
     print("matmul peak (2048^3, best of the run): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
@@ -67,22 +67,19 @@ def report(args, threads, impls, times, cpu, round_times, peaks, peak_mb, data, 
         print("\nPeak resident memory of each worker after the CNN's epochs (MB; the dataset, 188 MB in "
               "float32, included): " + ", ".join(f"{i} {peak_mb[('CNN', i)]:.0f}" for i in impls
                                                 if ("CNN", i) in peak_mb))
-    measure_rows[threads] = rows
+    return rows
 
 
-measure_rows: dict = {}       # threads -> {config: row}, filled by report()
-
-
-def summary(args, results) -> None:
-    """The issue's targets, at every thread count measured: paired ratios, and Adam / SGD per step."""
-    threads = sorted(measure_rows)
+def summary(args, rows_by_threads: dict) -> None:
+    """The targets at every thread count measured: the paired ratios side by side."""
+    threads = sorted(rows_by_threads)
     print("\n### Summary: paired ratios (median over rounds) at " + " and ".join(f"{t} thread{'s' * (t > 1)}"
                                                                               for t in threads))
     print(f"{'config':<8} " + " ".join(f"{'m/flat ' + str(t):>9} {'m/torch ' + str(t):>10}" for t in threads))
     for name in args.configs:
         cells = []
         for t in threads:
-            paired = measure_rows[t].get(name, {}).get("paired", {})
+            paired = rows_by_threads[t].get(name, {}).get("paired", {})
             cells.append(f"{paired['flat']:>9.2f}" if "flat" in paired else f"{'-':>9}")
             cells.append(f"{paired['torch']:>10.2f}" if "torch" in paired else f"{'-':>10}")
         print(f"{name:<8} " + " ".join(cells))

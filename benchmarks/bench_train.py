@@ -115,7 +115,7 @@ class Worker:
         """Train one (possibly partial: the first ``n`` examples) epoch and time it; for the
         full-batch function fit, ``CONFIGS[config].steps(n)`` full-batch steps."""
         cfg = CONFIGS[config]
-        if getattr(cfg, "task", "mnist") == "sinc":
+        if cfg.task == "sinc":
             from _common import sinc_data
             X, y, source = sinc_data(getattr(self.np, dtype))
             n = cfg.steps(n)             # the epoch functions of this task take a step count
@@ -226,13 +226,11 @@ def main(argv=None) -> None:
         return serve(args.worker, args.threads[0], lambda: Worker(args.worker, args.threads[0]), answer)
     results = {}
     for threads in args.threads:
-        results[threads] = measure(args, threads)
-        report(args, threads, **results[threads])
+        results[threads] = report(args, **measure(args, threads))
     if len(results) > 1:
         summary(args, results)
     if args.json:
-        from _report import measure_rows
-        args.json.write_text(json.dumps({str(t): rows for t, rows in measure_rows.items()}, indent=1))
+        args.json.write_text(json.dumps({str(t): rows for t, rows in results.items()}, indent=1))
 
 
 def measure(args, threads: int) -> dict:

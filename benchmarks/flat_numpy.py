@@ -45,14 +45,12 @@ def train_epoch(X, y, params, lr: float, batch_size: int, order=None, activation
     (or copied from a minidl model, input side first); order: (N,) batch order,
     e.g. ``rng.permutation(N)`` (None: in order).  Returns ``{'loss', 'acc'}``.
     """
-    if activation not in ("sigmoid", "relu"):
-        raise ValueError(f"activation must be 'sigmoid' or 'relu'; got {activation!r}")
-    sigmoid = activation == "sigmoid"
+    if activation not in ("sigmoid", "relu", "tanh"):
+        raise ValueError(f"activation must be 'sigmoid', 'relu' or 'tanh'; got {activation!r}")
     n = len(X)
     Ws = [W for W, _ in params]
     bs = [b for _, b in params]
     last = len(params) - 1
-    half = X.dtype.type(0.5)
     total_loss, correct = 0.0, 0
     rows = np.arange(batch_size)
     for start in range(0, n, batch_size):
@@ -69,13 +67,7 @@ def train_epoch(X, y, params, lr: float, batch_size: int, order=None, activation
         for layer in range(last):
             h = h @ Ws[layer]
             h += bs[layer]
-            if sigmoid:             # sigmoid(z) = 0.5 tanh(z / 2) + 0.5, in place
-                h *= half
-                np.tanh(h, out=h)
-                h *= half
-                h += half
-            else:
-                np.maximum(h, 0, out=h)
+            _activate(h, activation)          # in place
             acts.append(h)
         z = h @ Ws[last]
         z += bs[last]
@@ -98,12 +90,7 @@ def train_epoch(X, y, params, lr: float, batch_size: int, order=None, activation
             W -= a.T @ dz
             bs[layer] -= dz.sum(axis=0)
             if layer:
-                if sigmoid:                      # dsigmoid = a (1 - a), a is free now
-                    da *= a
-                    np.subtract(1, a, out=a)
-                    da *= a
-                else:                            # drelu = [a > 0]
-                    da *= a > 0
+                _derivative_times(da, a, activation)     # a is free now
                 dz = da
     return {"loss": total_loss / n, "acc": correct / n}
 
@@ -182,7 +169,7 @@ def train_epoch_adam(X, y, params, state, lr: float, batch_size: int, order=None
 
 
 def _activate(h, activation):
-    """h <- activation(h), in place."""
+    """h <- activation(h), in place.  sigmoid(z) = 0.5 tanh(z / 2) + 0.5."""
     if activation == "sigmoid":
         half = h.dtype.type(0.5)
         h *= half
